@@ -1,0 +1,226 @@
+"""One cell, start to finish, in its own process: data -> model -> fine-tune -> evaluate ->
+save -> (deploy variants) -> one result record. Run as `python -m bench.cell CELL.json OUT.json`.
+
+Progress goes to stdout as `@@bench {json}` lines that the runner reads; everything else the
+libraries print goes to the cell's log.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+EVENT_PREFIX = "@@bench "
+
+
+def emit(event: str, **fields) -> None:
+    print(EVENT_PREFIX + json.dumps({"event": event, **fields}), flush=True)
+
+
+class Phases:
+    """Times each phase of the cell and tells the runner which one is running."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.current = "start"
+        self._start = time.perf_counter()
+
+    def enter(self, name: str) -> None:
+        self._close()
+        self.current = name
+        emit("phase", phase=name)
+
+    def _close(self) -> None:
+        now = time.perf_counter()
+        self.seconds[self.current] = self.seconds.get(self.current, 0.0) + now - self._start
+        self._start = now
+
+    def finish(self) -> dict[str, float]:
+        self._close()
+        return {k: round(v, 3) for k, v in self.seconds.items()}
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def base_record(cell) -> dict:
+    from bench.environment import describe_environment
+    from bench.store import SCHEMA_VERSION
+
+    return {
+        "schema_version": SCHEMA_VERSION, "cell_id": cell.id, "suite": cell.suite,
+        "status": "running", "error": None,
+        "config": {"model": cell.model, "dataset": cell.dataset,
+                   "method": {"entry": cell.method_entry, "name": cell.method,
+                              "params": cell.method_params},
+                   "training": cell.training, "sweep": cell.sweep, "deploy": cell.deploy,
+                   "compressions": cell.compressions},
+        "environment": describe_environment(), "started_at": now_iso(),
+    }
+
+
+def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
+    """Fill `record` in place, so that a failure keeps everything measured before it."""
+    import torch
+
+    from bench.baseline import tfidf_baseline
+    from bench.data import prepare_dataset
+    from bench.evaluate import evaluate
+    from bench.inference import TorchPredictor, iterate_batches, labels_of
+    from bench.models import count_parameters, load_tokenizer
+    from bench.registry import METHODS
+    from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
+    from bench.tokenization import tokenize_splits
+    from bench.train import finetune, resolve_device
+
+    cfg = TrainingConfig(**cell.training)
+    model_spec, data_spec = ModelSpec(**cell.model), DatasetSpec(**cell.dataset)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    record["device"] = {"type": device, "torch_threads": torch.get_num_threads(),
+                        "name": torch.cuda.get_device_name(0) if device == "cuda" else None}
+    method = METHODS.get(cell.method)
+    method.check_available(device)
+    params = method.Params(**cell.method_params)
+
+    phases.enter("data")
+    data = prepare_dataset(data_spec, Path(cell.base_dir))
+    record["data"] = data.info
+    record["task"] = {"label_names": data.task.label_names, "multi_label": data.task.multi_label}
+    tokenizer = load_tokenizer(model_spec)
+    tokenized = tokenize_splits(data, tokenizer, data_spec.max_length)
+    test = tokenized["test"]
+
+    def score(model, split=test) -> dict:
+        batches = iterate_batches(split, tokenizer, cfg.eval_batch_size)
+        return evaluate(TorchPredictor(model, device), batches, labels_of(split), data.task)
+
+    if cfg.baseline:
+        phases.enter("baseline")
+        record["baseline"] = tfidf_baseline(data, seed=cfg.seed)
+
+    phases.enter("load model")
+    torch.manual_seed(cfg.seed)
+    model = method.build(model_spec, data.task, params, device)
+    trainable, total = count_parameters(model)
+    record["parameters"] = {"trainable": trainable, "total": total,
+                            "trainable_pct": 100.0 * trainable / total}
+    record["evaluation"] = {}
+    if cfg.evaluate_before:
+        phases.enter("evaluate before")
+        record["evaluation"]["before"] = score(model)
+
+    phases.enter("train")
+    report = finetune(model, tokenizer, tokenized, cfg, data.task, device, data_spec.max_length)
+    record["training"] = report.to_dict()
+
+    phases.enter("evaluate")
+    record["evaluation"]["validation"] = score(model, tokenized["validation"])
+    record["evaluation"]["test"] = score(model)
+    record["examples"] = inference_examples(model, tokenizer, data, device, cfg.inference_examples)
+
+    phases.enter("save")
+    method.save(model, artefact_dir)
+    record["artefacts"] = describe_artefacts(artefact_dir)
+
+    if cell.deploy:
+        from bench.deploy import deploy_cell
+
+        phases.enter("deploy")
+        merged = method.merge_for_deployment(model)
+
+        def more_training(m, epochs: float, **overrides):
+            finetune(m, tokenizer, tokenized, replace(cfg, keep_best=False, **overrides),
+                     data.task, device, data_spec.max_length, epochs=epochs)
+            return m
+
+        record["deployment"] = deploy_cell(
+            merged, tokenizer, data.task, test, spec=deploy_spec(cell.deploy),
+            compression_params=compression_params(cell.compressions),
+            finetune=more_training, workdir=artefact_dir / "deploy", device=device,
+            progress=lambda text: emit("phase", phase=f"deploy: {text}"))
+
+
+def deploy_spec(raw: dict):
+    from bench.deploy import DeploySpec
+
+    return DeploySpec(**raw)
+
+
+def compression_params(raw: dict) -> dict:
+    from bench.registry import COMPRESSIONS
+
+    return {name: COMPRESSIONS.get(name).Params(**values) for name, values in raw.items()}
+
+
+def inference_examples(model, tokenizer, data, device: str, count: int) -> list[dict]:
+    """A few test texts with the true label, the prediction and its score."""
+    import numpy as np
+    import torch
+
+    from bench.evaluate import sigmoid, softmax
+
+    texts = data.test.texts[:count]
+    if not texts:
+        return []
+    pairs = data.test.text_pairs[:count] if data.test.text_pairs else None
+    encoded = tokenizer(texts, pairs, truncation=True, padding=True, return_tensors="pt")
+    encoded = {k: v.to(device) for k, v in encoded.items()}
+    with torch.inference_mode():
+        logits = model(**encoded).logits.float().cpu().numpy()
+    names = data.task.label_names
+    examples = []
+    for i, text in enumerate(texts):
+        truth = data.test.labels[i]
+        if data.task.multi_label:
+            probs = sigmoid(logits[i])
+            predicted = [names[j] for j in np.flatnonzero(probs >= 0.5)]
+            examples.append({"text": text, "label": [names[j] for j in np.flatnonzero(truth)],
+                             "predicted": predicted, "score": float(probs.max())})
+        else:
+            probs = softmax(logits[i:i + 1])[0]
+            examples.append({"text": text, "label": names[truth],
+                             "predicted": names[int(probs.argmax())], "score": float(probs.max())})
+    return examples
+
+
+def describe_artefacts(directory: Path) -> dict:
+    files = {str(p.relative_to(directory)): p.stat().st_size
+             for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {"dir": str(directory), "bytes": sum(files.values()), "files": files}
+
+
+def main(argv: list[str]) -> int:
+    from bench.store import write_json_atomic
+    from bench.suite import Cell
+
+    cell_path, out_path, artefact_dir = Path(argv[0]), Path(argv[1]), Path(argv[2])
+    cell = Cell.from_dict(json.loads(cell_path.read_text()))
+    phases = Phases()
+    record = base_record(cell)
+    try:
+        run_cell(cell, artefact_dir, record, phases)
+        record["status"] = "ok"
+    except Exception as error:  # recorded, never lost: the suite goes on
+        traceback.print_exc()
+        record["status"] = "failed"
+        record["error"] = {"phase": phases.current, "type": type(error).__name__,
+                           "message": str(error).strip().splitlines()[0][:500] if str(error) else ""}
+    record["phases_s"] = phases.finish()
+    record["finished_at"] = now_iso()
+    record["wall_time_s"] = sum(record["phases_s"].values())
+    write_json_atomic(out_path, record)
+    emit("done", status=record["status"])
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,124 @@
+"""`bench run | validate | ls | report` (and `python -m bench ...`)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from bench.errors import BenchInputError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run every unfinished cell of a suite")
+    run.add_argument("suite", type=Path)
+    run.add_argument("--force", action="store_true", help="rerun finished cells too")
+    run.add_argument("--only", action="append", metavar="TEXT",
+                     help="run only cells whose id contains TEXT (repeatable)")
+    run.add_argument("--executor", choices=["local", "ray"], default="local")
+    run.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    run.add_argument("--workers", type=int, help="local Ray: number of CPUs to offer")
+
+    validate = commands.add_parser("validate", help="check a suite without running it")
+    validate.add_argument("suite", type=Path)
+
+    commands.add_parser("ls", help="list registered methods, compressions, dataset sources, "
+                                   "backends and built-in models")
+
+    report = commands.add_parser("report", help="tables from the result files of a run")
+    report.add_argument("results", type=Path)
+    fmt = report.add_mutually_exclusive_group()
+    fmt.add_argument("--md", action="store_true", help="Markdown (default)")
+    fmt.add_argument("--csv", action="store_true", help="one CSV row per cell")
+    report.add_argument("-o", "--output", type=Path, help="write to this file, not stdout")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        return COMMANDS[args.command](args, console)
+    except BenchInputError as error:
+        console.print(f"[red]error:[/] {error}", highlight=False, soft_wrap=True)
+        return EXIT_BAD_INPUT
+
+
+def cmd_run(args, console: Console) -> int:
+    from bench.runner import run_suite
+    from bench.suite import load_suite
+
+    suite = load_suite(args.suite)
+    summary = run_suite(suite, make_executor(args), force=args.force, console=console,
+                        only=args.only)
+    console.print(f"results in {suite.output_dir}; report: bench report {suite.output_dir} --md")
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return 1 if summary.failed else 0
+
+
+def make_executor(args):
+    from bench.executors import LocalExecutor
+
+    if args.executor == "ray":
+        from bench.ray_executor import RayExecutor
+
+        return RayExecutor(address=args.address, num_cpus=args.workers)
+    return LocalExecutor()
+
+
+def cmd_validate(args, console: Console) -> int:
+    from bench.suite import load_suite
+
+    suite = load_suite(args.suite)
+    console.print(f"{args.suite}: valid, {len(suite.cells)} cell(s) -> {suite.output_dir}")
+    for cell in suite.cells:
+        sweep = f"  {cell.sweep}" if cell.sweep else ""
+        print(f"{cell.id}{sweep}")
+    return 0
+
+
+def cmd_ls(args, console: Console) -> int:
+    from bench.models import BUILTIN_MODELS
+    from bench.registry import BACKENDS, COMPRESSIONS, DATASET_SOURCES, METHODS
+
+    sections = {"methods": METHODS.names(), "compressions": COMPRESSIONS.names(),
+                "dataset sources": DATASET_SOURCES.names(), "backends": BACKENDS.names(),
+                "built-in models": sorted(BUILTIN_MODELS)}
+    for title, names in sections.items():
+        print(f"{title}: {', '.join(names)}")
+    return 0
+
+
+def cmd_report(args, console: Console) -> int:
+    from bench.report import render_csv, render_markdown
+    from bench.store import load_records
+
+    if not args.results.is_dir():
+        raise BenchInputError(f"results folder not found: {args.results}")
+    records = load_records(args.results, include_failed=True)
+    if not records:
+        raise BenchInputError(f"{args.results}: no result files (*.json) found")
+    text = render_csv(records) if args.csv else render_markdown(records)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+        console.print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "report": cmd_report}
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main())

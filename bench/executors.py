@@ -1,0 +1,126 @@
+"""Executors run cells and hand back their records. Every cell runs in its own process
+(`python -m bench.cell`), so memory figures are its own and a crash is recorded, not fatal."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from bench.cell import EVENT_PREFIX, now_iso
+from bench.store import SCHEMA_VERSION, ResultStore
+from bench.suite import Cell
+
+EventHandler = Callable[[Cell, dict], None]
+
+
+def failed_record(cell: Cell, phase: str, reason: str, kind: str) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "cell_id": cell.id, "suite": cell.suite,
+            "status": "failed", "error": {"phase": phase, "type": kind, "message": reason},
+            "config": {"model": cell.model, "dataset": cell.dataset,
+                       "method": {"entry": cell.method_entry, "name": cell.method,
+                                  "params": cell.method_params},
+                       "training": cell.training, "sweep": cell.sweep},
+            "finished_at": now_iso()}
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"cell process killed by {name}{hint}"
+    return f"cell process exited with status {returncode}"
+
+
+def run_cell_process(cell: Cell, store: ResultStore, on_event: EventHandler) -> dict:
+    """Run one cell in a child process and return its record (a failed one if it crashed,
+    was killed or ran past training.time_limit_s)."""
+    time_limit = cell.training.get("time_limit_s")
+    log_path = store.log_path(cell.id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-cell-") as tmp:
+        cell_file, out_file = Path(tmp) / "cell.json", Path(tmp) / "record.json"
+        cell_file.write_text(json.dumps(cell.to_dict()))
+        command = [sys.executable, "-m", "bench.cell", str(cell_file), str(out_file),
+                   str(store.artefact_dir(cell.id))]
+        last_phase = {"phase": "start"}
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
+                                       start_new_session=True, env=child_env())
+            reader = threading.Thread(target=relay_output,
+                                      args=(process, log, cell, on_event, last_phase), daemon=True)
+            reader.start()
+            try:
+                timed_out = wait(process, time_limit)
+            finally:
+                stop(process)
+                reader.join(timeout=5)
+        if timed_out:
+            return failed_record(cell, last_phase["phase"],
+                                 f"time limit of {time_limit:g} s exceeded", "TimeLimit")
+        if out_file.is_file():
+            return json.loads(out_file.read_text())
+        return failed_record(cell, last_phase["phase"],
+                             f"{describe_exit(process.returncode)}; see {log_path}", "Crash")
+
+
+def child_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def relay_output(process, log, cell: Cell, on_event: EventHandler, last_phase: dict) -> None:
+    for line in process.stdout:
+        if line.startswith(EVENT_PREFIX):
+            event = json.loads(line[len(EVENT_PREFIX):])
+            if event.get("event") == "phase":
+                last_phase["phase"] = event["phase"]
+            on_event(cell, event)
+        else:
+            log.write(line)
+
+
+def wait(process: subprocess.Popen, time_limit: float | None) -> bool:
+    """Wait for the child; True when it ran past its time limit."""
+    deadline = time.monotonic() + time_limit if time_limit else None
+    while process.poll() is None:
+        if deadline and time.monotonic() > deadline:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate the child's whole process group (it runs in its own session)."""
+    if process.poll() is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class LocalExecutor:
+    """Cells one after another on this machine."""
+
+    name = "local"
+
+    def run(self, cells: Iterable[Cell], store: ResultStore,
+            on_event: EventHandler) -> Iterator[dict]:
+        for cell in cells:
+            on_event(cell, {"event": "start"})
+            yield run_cell_process(cell, store, on_event)

@@ -1,0 +1,308 @@
+"""Markdown and CSV reports, built only from result records (never from live objects)."""
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from typing import Any, Iterable
+
+MB = 1024 * 1024
+
+
+def num(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def signed(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:+.{digits}f}"
+
+
+def table(headers: list[str], rows: Iterable[list[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        cells = [str(c).replace("|", "\\|").replace("\n", " ") for c in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def get(record: dict, *path: str, default: Any = None) -> Any:
+    value: Any = record
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return default
+        value = value[key]
+    return value
+
+
+def label(record: dict) -> str:
+    sweep = get(record, "config", "sweep") or {}
+    extra = ", ".join(f"{k}={v}" for k, v in sweep.items())
+    return f"{record['cell_id']}" + (f" ({extra})" if extra else "")
+
+
+def mb(value: float | None) -> str:
+    return "–" if value is None else f"{value / MB:.1f}"
+
+
+# ---------------------------------------------------------------- summary
+
+
+def summary_table(records: list[dict]) -> str:
+    headers = ["cell", "method", "dataset", "trainable params", "train s", "train samples/s",
+               "peak RSS MB", "test acc", "test F1 macro", "F1 before", "TF-IDF F1",
+               "Δ F1 vs TF-IDF", "saved MB"]
+    rows = []
+    for r in records:
+        f1 = get(r, "evaluation", "test", "f1_macro")
+        floor = get(r, "baseline", "test", "f1_macro")
+        rows.append([
+            label(r), get(r, "config", "method", "name"), get(r, "config", "dataset", "name"),
+            f"{num(get(r, 'parameters', 'trainable'))} ({num(get(r, 'parameters', 'trainable_pct'), 2)}%)",
+            num(get(r, "training", "runtime_s"), 1), num(get(r, "training", "samples_per_s"), 1),
+            mb(get(r, "training", "peak_rss_bytes")), num(get(r, "evaluation", "test", "accuracy")),
+            num(f1), num(get(r, "evaluation", "before", "f1_macro")), num(floor),
+            signed(f1 - floor if f1 is not None and floor is not None else None),
+            mb(get(r, "artefacts", "bytes"))])
+    return table(headers, rows)
+
+
+def failed_table(records: list[dict]) -> str:
+    rows = [[r["cell_id"], get(r, "error", "phase"), get(r, "error", "type"),
+             get(r, "error", "message")] for r in records]
+    return table(["cell", "phase", "error", "reason"], rows)
+
+
+# ---------------------------------------------------------------- per cell
+
+
+def configuration_table(r: dict) -> str:
+    model = get(r, "config", "model") or {}
+    dataset = get(r, "config", "dataset") or {}
+    data = r.get("data") or {}
+    rows = [["model", f"{model.get('name')} ({model.get('source')})"
+             + (" **random weights: speed/memory figures only**" if model.get("random_init") else "")],
+            ["method", get(r, "config", "method", "name")]]
+    rows += [[f"method.{k}", v] for k, v in (get(r, "config", "method", "params") or {}).items()]
+    rows += [["trainable / total parameters",
+              f"{num(get(r, 'parameters', 'trainable'))} / {num(get(r, 'parameters', 'total'))} "
+              f"({num(get(r, 'parameters', 'trainable_pct'), 3)}%)"],
+             ["dataset", f"{dataset.get('name')} ({dataset.get('source')})"],
+             ["split sizes (train / validation / test)", "{} / {} / {}".format(
+                 *[num(get(data, "sizes", s)) for s in ("train", "validation", "test")])],
+             ["max length (tokens)", dataset.get("max_length")],
+             ["device", f"{get(r, 'device', 'type')} ({get(r, 'device', 'name') or get(r, 'environment', 'hardware', 'cpu')}), "
+                        f"{get(r, 'device', 'torch_threads')} threads"],
+             ["git commit", f"{(get(r, 'environment', 'git', 'commit') or '?')[:10]}"
+                            + (" (dirty)" if get(r, "environment", "git", "dirty") else "")]]
+    if data.get("notes"):
+        rows.append(["data notes", data["notes"]])
+    return table(["setting", "value"], rows)
+
+
+TRAINING_KEYS = ("learning_rate", "epochs", "batch_size", "gradient_accumulation_steps",
+                 "weight_decay", "scheduler", "warmup_ratio", "warmup_steps", "precision",
+                 "padding", "keep_best", "metric_for_best", "seed")
+
+
+def training_table(r: dict) -> str:
+    training = get(r, "config", "training") or {}
+    report = r.get("training") or {}
+    rows = [[k, training.get(k)] for k in TRAINING_KEYS if k in training]
+    rows += [["train runtime (s)", num(report.get("runtime_s"), 1)],
+             ["train samples/s (eval excluded)", num(report.get("samples_per_s"), 1)],
+             ["optimizer steps", num(report.get("steps"))],
+             ["best epoch", num(report.get("best_epoch"), 1)],
+             ["peak RSS of the cell (MB)", mb(report.get("peak_rss_bytes"))]]
+    if report.get("cuda_max_allocated_bytes") is not None:
+        rows += [["CUDA max allocated / reserved (MB)", f"{mb(report['cuda_max_allocated_bytes'])} / "
+                                                         f"{mb(report['cuda_max_reserved_bytes'])}"]]
+    return table(["training argument", "value"], rows)
+
+
+METRIC_COLUMNS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_micro",
+                  "f1_weighted", "roc_auc", "loss")
+
+
+def metrics_table(r: dict) -> str:
+    rows = []
+    candidates = [("TF-IDF + LR baseline (test)", get(r, "baseline", "test")),
+                  ("before fine-tuning (test)", get(r, "evaluation", "before")),
+                  ("after fine-tuning (validation)", get(r, "evaluation", "validation")),
+                  ("after fine-tuning (test)", get(r, "evaluation", "test"))]
+    for name, metrics in candidates:
+        if metrics:
+            rows.append([name] + [num(metrics.get(k)) for k in METRIC_COLUMNS]
+                        + [num(metrics.get("samples_per_s"), 1)])
+    return table(["model"] + list(METRIC_COLUMNS) + ["eval samples/s"], rows)
+
+
+def per_class_table(r: dict) -> str:
+    per_class = get(r, "evaluation", "test", "per_class") or {}
+    rows = [[name, num(m["precision"]), num(m["recall"]), num(m["f1"]), num(m["support"])]
+            for name, m in per_class.items()]
+    return table(["class", "precision", "recall", "F1", "support"], rows)
+
+
+def confusion_table(r: dict) -> str:
+    matrix = get(r, "evaluation", "test", "confusion_matrix")
+    names = get(r, "task", "label_names") or []
+    if not matrix:
+        return ""
+    return table(["true \\ predicted"] + names,
+                 [[names[i]] + [num(v) for v in row] for i, row in enumerate(matrix)])
+
+
+def curve_table(r: dict) -> str:
+    """Training loss and validation scores per epoch (the full per-step log is in the JSON)."""
+    history = get(r, "training", "log_history") or []
+    epochs: dict[float, dict] = defaultdict(dict)
+    for entry in history:
+        epoch = round(entry.get("epoch", 0), 2)
+        if "loss" in entry:
+            epochs[epoch]["train loss"] = entry["loss"]
+        if "eval_loss" in entry:
+            epochs[epoch]["eval loss"] = entry["eval_loss"]
+            epochs[epoch]["eval F1 macro"] = entry.get("eval_f1_macro")
+    rows = [[num(e, 2), num(v.get("train loss")), num(v.get("eval loss")),
+             num(v.get("eval F1 macro"))] for e, v in sorted(epochs.items()) if "eval loss" in v]
+    return table(["epoch", "last train loss", "validation loss", "validation F1 macro"], rows) if rows else ""
+
+
+def examples_table(r: dict) -> str:
+    rows = []
+    for example in r.get("examples") or []:
+        text = example["text"]
+        text = text if len(text) <= 120 else text[:117] + "..."
+        ok = "✓" if example["label"] == example["predicted"] else "✗"
+        rows.append([text, example["label"], example["predicted"], num(example["score"], 3), ok])
+    return table(["text", "label", "predicted", "score", ""], rows) if rows else ""
+
+
+def deployment_table(r: dict) -> str:
+    variants = r.get("deployment") or []
+    if not variants:
+        return ""
+    batch_sizes = sorted({int(b) for v in variants for b in (v.get("latency") or {})})
+    throughput = str(max(batch_sizes)) if batch_sizes else None
+    latency_batch = str(min(batch_sizes)) if batch_sizes else None
+    headers = ["variant", "backend", "status", "size MB", f"p50 ms (b={latency_batch})",
+               f"p95 ms (b={latency_batch})", f"p50 ms (b={throughput})",
+               f"samples/s (b={throughput})", f"speed-up (b={throughput})", "accuracy", "F1 macro",
+               "Δ F1", "note"]
+    rows = []
+    for v in variants:
+        lat = v.get("latency") or {}
+        small, big = lat.get(latency_batch) or {}, lat.get(throughput) or {}
+        note = v.get("reason") or ""
+        if get(v, "backend_info", "fell_back"):
+            note = (note + " " if note else "") + "fell back to CPU"
+        rows.append([v.get("variant"), v.get("backend"), v.get("status"),
+                     mb(get(v, "footprint", "file_bytes")), num(small.get("p50_ms"), 2),
+                     num(small.get("p95_ms"), 2), num(big.get("p50_ms"), 1),
+                     num(big.get("samples_per_s"), 1),
+                     num(get(v, "speedup", throughput), 2),
+                     num(get(v, "metrics", "accuracy")), num(get(v, "metrics", "f1_macro")),
+                     signed(get(v, "deltas", "f1_macro")), note])
+    return table(headers, rows) + best_variant_line(variants, throughput)
+
+
+def best_variant_line(variants: list[dict], batch: str | None) -> str:
+    """The fastest variant within 1 point of F1 of the uncompressed model."""
+    ok = [v for v in variants if v.get("status") == "ok"
+          and (get(v, "deltas", "f1_macro") or 0) >= -0.01 and get(v, "latency", batch, "p50_ms")]
+    if not ok:
+        return ""
+    best = min(ok, key=lambda v: v["latency"][batch]["p50_ms"])
+    return (f"\nBest within 1 point of F1: **{best['variant']} on {best['backend']}**, "
+            f"{num(get(best, 'speedup', batch), 2)}x at batch {batch}, "
+            f"{mb(get(best, 'footprint', 'file_bytes'))} MB, Δ F1 {signed(get(best, 'deltas', 'f1_macro'))}.\n")
+
+
+def cell_section(r: dict) -> str:
+    parts = [f"## {label(r)}\n", "### Configuration\n", configuration_table(r),
+             "\n### Training arguments\n", training_table(r), "\n### Metrics\n", metrics_table(r)]
+    for title, body in (("Per-class report (test)", per_class_table(r)),
+                        ("Confusion matrix (test)", confusion_table(r)),
+                        ("Training curve", curve_table(r)),
+                        ("Inference examples (test)", examples_table(r)),
+                        ("Compression and deployment (test split)", deployment_table(r))):
+        if body.strip():
+            parts += [f"\n### {title}\n", body]
+    return "\n".join(parts)
+
+
+def environment_line(records: list[dict]) -> str:
+    r = records[0]
+    versions = get(r, "environment", "versions") or {}
+    libs = ", ".join(f"{k} {versions[k]}" for k in ("torch", "transformers", "peft", "onnxruntime")
+                     if k in versions)
+    hw = get(r, "environment", "hardware") or {}
+    return (f"Hardware: {hw.get('gpu') or hw.get('cpu')} ({hw.get('cpu_count')} cores), "
+            f"{get(r, 'device', 'torch_threads')} torch threads. Libraries: {libs}.\n")
+
+
+def render_markdown(records: list[dict]) -> str:
+    ok = [r for r in records if r.get("status") == "ok"]
+    failed = [r for r in records if r.get("status") != "ok"]
+    suites = sorted({r.get("suite", "?") for r in records})
+    parts = [f"# peft-bench report: {', '.join(suites)}\n",
+             f"{len(ok)} finished cell(s), {len(failed)} failed.\n"]
+    if ok:
+        parts += [environment_line(ok), "\n## Summary\n", summary_table(ok)]
+    if failed:
+        parts += ["\n## Failed cells\n", failed_table(failed)]
+    parts += ["\n" + cell_section(r) for r in ok]
+    return "\n".join(parts)
+
+
+CSV_COLUMNS = ("cell_id", "status", "model", "method", "dataset", "sweep", "variant", "backend",
+               "trainable_params", "total_params", "train_runtime_s", "train_samples_per_s",
+               "peak_rss_mb", "accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_micro",
+               "f1_weighted", "roc_auc", "baseline_f1_macro", "before_f1_macro", "size_mb",
+               "p50_ms_small_batch", "p50_ms_large_batch", "samples_per_s_large_batch", "error")
+
+
+def render_csv(records: list[dict]) -> str:
+    """One row per cell (variant 'fine-tuned') and one per deployment variant x backend."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for r in records:
+        common = {"cell_id": r["cell_id"], "status": r.get("status"),
+                  "model": get(r, "config", "model", "name"),
+                  "method": get(r, "config", "method", "name"),
+                  "dataset": get(r, "config", "dataset", "name"),
+                  "sweep": ";".join(f"{k}={v}" for k, v in (get(r, "config", "sweep") or {}).items()),
+                  "trainable_params": get(r, "parameters", "trainable"),
+                  "total_params": get(r, "parameters", "total"),
+                  "baseline_f1_macro": get(r, "baseline", "test", "f1_macro"),
+                  "before_f1_macro": get(r, "evaluation", "before", "f1_macro")}
+        test = get(r, "evaluation", "test") or {}
+        size = get(r, "artefacts", "bytes")
+        writer.writerow({**common, "variant": "fine-tuned", "backend": "torch",
+                         "train_runtime_s": get(r, "training", "runtime_s"),
+                         "train_samples_per_s": get(r, "training", "samples_per_s"),
+                         "peak_rss_mb": (get(r, "training", "peak_rss_bytes") or 0) / MB or None,
+                         "size_mb": size / MB if size else None,
+                         "error": get(r, "error", "message"),
+                         **{k: test.get(k) for k in METRIC_COLUMNS if k in CSV_COLUMNS}})
+        for v in r.get("deployment") or []:
+            lat = v.get("latency") or {}
+            sizes = sorted(lat, key=int)
+            small, big = (lat[sizes[0]], lat[sizes[-1]]) if sizes else ({}, {})
+            writer.writerow({**common, "variant": v.get("variant"), "backend": v.get("backend"),
+                             "status": v.get("status"), "error": v.get("reason"),
+                             "size_mb": (get(v, "footprint", "file_bytes") or 0) / MB or None,
+                             "p50_ms_small_batch": small.get("p50_ms"),
+                             "p50_ms_large_batch": big.get("p50_ms"),
+                             "samples_per_s_large_batch": big.get("samples_per_s"),
+                             **{k: get(v, "metrics", k) for k in METRIC_COLUMNS if k in CSV_COLUMNS}})
+    return out.getvalue()

@@ -1,0 +1,93 @@
+"""Result files: results/<suite>/<cell id>.json for finished cells, failed/<cell id>.json for
+failed ones (kept apart, retried on the next run). Written atomically, only when whole."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Temp file in the same folder + fsync + rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(sanitize(data), handle, indent=2, allow_nan=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sanitize(value: Any) -> Any:
+    """NaN/inf become null so the files stay strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): sanitize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [sanitize(v) for v in value]
+    return value
+
+
+class ResultStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def ok_path(self, cell_id: str) -> Path:
+        return self.root / f"{cell_id}.json"
+
+    def failed_path(self, cell_id: str) -> Path:
+        return self.root / "failed" / f"{cell_id}.json"
+
+    def artefact_dir(self, cell_id: str) -> Path:
+        return self.root / "artefacts" / cell_id
+
+    def log_path(self, cell_id: str) -> Path:
+        return self.root / "logs" / f"{cell_id}.log"
+
+    def is_done(self, cell_id: str) -> bool:
+        return self.ok_path(cell_id).is_file()
+
+    def save(self, record: dict) -> Path:
+        """Store a whole record; a success replaces an earlier failure of the same cell."""
+        cell_id = record["cell_id"]
+        if record["status"] == "ok":
+            write_json_atomic(self.ok_path(cell_id), record)
+            self.failed_path(cell_id).unlink(missing_ok=True)
+            return self.ok_path(cell_id)
+        write_json_atomic(self.failed_path(cell_id), record)
+        return self.failed_path(cell_id)
+
+    def clean_temp_files(self) -> None:
+        """Remove temp files left by a process killed mid-write (they were never results)."""
+        for tmp in self.root.glob("**/.*.json.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def load_records(root: Path, include_failed: bool = False) -> list[dict]:
+    """Every result record under `root` (recursively), sorted by cell id."""
+    return sorted(iter_records(Path(root), include_failed), key=lambda r: r.get("cell_id", ""))
+
+
+def iter_records(root: Path, include_failed: bool) -> Iterator[dict]:
+    for path in sorted(root.rglob("*.json")):
+        if "artefacts" in path.parts or path.name.startswith("."):
+            continue
+        if path.parent.name == "failed" and not include_failed:
+            continue
+        try:
+            record = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if isinstance(record, dict) and record.get("schema_version") == SCHEMA_VERSION:
+            yield record
