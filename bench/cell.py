@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import replace
@@ -197,10 +199,25 @@ def describe_artefacts(directory: Path) -> dict:
     return {"dir": str(directory), "bytes": sum(files.values()), "files": files}
 
 
+def exit_with_parent(poll_s: float = 0.5) -> None:
+    """End this cell's whole process group once its runner is gone. The cell runs in a session
+    of its own (so that the runner can stop it and its children at once), which also means that
+    a runner killed with SIGKILL would leave it running, training for nobody."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     from bench.store import write_json_atomic
     from bench.suite import Cell
 
+    exit_with_parent()
     cell_path, out_path, artefact_dir = Path(argv[0]), Path(argv[1]), Path(argv[2])
     cell = Cell.from_dict(json.loads(cell_path.read_text()))
     phases = Phases()

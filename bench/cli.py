@@ -39,6 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--md", action="store_true", help="Markdown (default)")
     fmt.add_argument("--csv", action="store_true", help="one CSV row per cell")
     report.add_argument("-o", "--output", type=Path, help="write to this file, not stdout")
+
+    compare = commands.add_parser(
+        "compare", help="differences per cell between two result folders; exit 1 on regression")
+    compare.add_argument("baseline", type=Path)
+    compare.add_argument("new", type=Path)
+    compare.add_argument("--max-f1-drop", type=float, default=0.01,
+                         help="largest allowed drop of test F1 macro (absolute, default 0.01)")
+    compare.add_argument("--max-accuracy-drop", type=float, default=0.01)
+    compare.add_argument("--max-latency-increase", type=float, default=0.15,
+                         help="largest allowed relative increase of p50 latency (default 0.15)")
+    compare.add_argument("--max-size-increase", type=float, default=0.05)
+    compare.add_argument("--md", action="store_true", help="print the table as Markdown")
     return parser
 
 
@@ -117,7 +129,14 @@ def cmd_report(args, console: Console) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "report": cmd_report}
+def cmd_compare(args, console: Console) -> int:
+    from bench.compare import run_compare
+
+    return run_compare(args, console)
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "report": cmd_report,
+            "compare": cmd_compare}
 
 if __name__ == "__main__":
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

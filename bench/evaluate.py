@@ -8,6 +8,7 @@ from typing import Callable, Iterable
 import numpy as np
 from sklearn import metrics as skm
 
+from bench.errors import CellFailed
 from bench.method import TaskInfo
 
 Batch = dict[str, np.ndarray]
@@ -47,6 +48,9 @@ def evaluate(predict: Predictor, batches: Iterable[Batch], labels: np.ndarray,
 
 def compute_metrics(logits: np.ndarray, labels: np.ndarray, task: TaskInfo) -> dict:
     labels = np.asarray(labels)
+    if not np.isfinite(logits).all():
+        raise CellFailed(f"the model produced non-finite logits ({int((~np.isfinite(logits)).sum())}"
+                         f" of {logits.size} values): training diverged?")
     if task.multi_label:
         return multi_label_metrics(logits, labels, task)
     return single_label_metrics(logits, labels, task)

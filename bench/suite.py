@@ -95,6 +95,9 @@ class SuiteParser:
         output_dir = (self.base_dir / output) if output else Path("results") / name
         defaults = self.table("defaults")
         check_keys(defaults, ("training", "dataset"), self.where("defaults"))
+        from_mapping(TrainingConfig, defaults.get("training", {}), self.where("defaults.training"))
+        check_keys(defaults.get("dataset", {}), [f.name for f in dataclasses.fields(DatasetSpec)
+                                                 if f.name != "name"], self.where("defaults.dataset"))
         models = {n: self.model(n, e) for n, e in self.named_tables("models").items()}
         datasets = {n: self.dataset(n, e, defaults.get("dataset", {}))
                     for n, e in self.named_tables("datasets").items()}

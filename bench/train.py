@@ -139,6 +139,7 @@ def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: Trainin
             weight_decay=cfg.weight_decay, lr_scheduler_type=cfg.scheduler, warmup_steps=warmup,
             eval_strategy="epoch" if evaluate_each_epoch else "no", save_strategy="no",
             logging_steps=cfg.logging_steps, logging_first_step=True, seed=cfg.seed,
+            logging_nan_inf_filter=False,  # the default hides NaN losses from NanGuard
             report_to=cfg.report_to or "none", bf16=precision == "bf16", fp16=precision == "fp16",
             use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True,
             remove_unused_columns=True)

@@ -1,0 +1,182 @@
+"""ONNX Runtime: export the fp32 PyTorch model with torch.onnx (dynamo exporter), check the
+graph against PyTorch on real inputs, optionally quantize the file, run it in a session.
+
+Why the dynamo exporter: on transformers 5 the legacy TorchScript exporter bakes the traced
+batch's padding/shape decisions into the graph (TracerWarnings in masking_utils / sdpa) and its
+logits then differ by 1e-2..1e-1 on other shapes; the dynamo export matches to ~1e-7 on every
+shape, for BERT and GPT-2 alike.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from bench.backends import (Backend, Batch, Predictor, Quantizer, device_name, to_torch,
+                            torch_logits, versions)
+from bench.measure import Footprint, file_size
+from bench.registry import BACKENDS
+
+EXPORTER = "torch.onnx.export(dynamo=True)"
+SINGLE_FILE_LIMIT = 1_800_000_000  # protobuf's 2 GB cap: larger weights go to a .data file
+
+
+class LogitsOnly(nn.Module):
+    """Names the graph's inputs and keeps only `logits` as its output."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+
+
+@dataclass
+class Export:
+    model: nn.Module  # kept so that the cache key (its id) cannot be reused by another model
+    path: Path
+    max_abs_diff: float
+
+
+@BACKENDS.register("onnxruntime")
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+
+    def __init__(self) -> None:
+        self._exports: dict[int, Export] = {}
+
+    def prepare(self, model: nn.Module, examples: list[Batch], workdir: Path, device: str,
+                threads: int, quantizer: Quantizer | None = None) -> Predictor:
+        exported = self._export_once(model, examples, workdir, device)
+        files = [exported.path, *data_files(exported.path)]
+        path = exported.path
+        if quantizer:
+            path = workdir / "model.int8.onnx"
+            workdir.mkdir(parents=True, exist_ok=True)
+            with quiet_root_logger():
+                quantizer.apply(exported.path, path)
+            files = [path, *data_files(path)]
+        session = make_session(path, device, threads)
+        info = session_info(session, device, threads)
+        info["dtype"] = f"int8 weights ({quantizer.name}), float32 elsewhere" if quantizer else "float32"
+        if quantizer:
+            info["quantization"] = {"by": quantizer.name, **quantizer.info}
+        return Predictor(SessionPredictor(session), info,
+                         onnx_footprint(path, file_size(files)),
+                         onnx_max_abs_diff=exported.max_abs_diff)
+
+    def _export_once(self, model: nn.Module, examples: list[Batch], workdir: Path,
+                     device: str) -> Export:
+        """One export per model per run: the fp32 and int8 variants share it."""
+        cached = self._exports.get(id(model))
+        if cached is None or cached.model is not model:
+            path = export(model, examples[0], workdir / "model.onnx", device)
+            session = make_session(path, "cpu", torch.get_num_threads())
+            diff = max_abs_diff(model, SessionPredictor(session), examples, device)
+            cached = self._exports[id(model)] = Export(model, path, diff)
+        return cached
+
+
+def export(model: nn.Module, example: Batch, path: Path, device: str) -> Path:
+    """fp32 export with dynamic batch and sequence axes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    inputs = to_torch(example, device)
+    big = sum(p.numel() * p.element_size() for p in model.parameters()) > SINGLE_FILE_LIMIT
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(LogitsOnly(model.eval()), (), str(path), kwargs=inputs,
+                          input_names=list(inputs), output_names=["logits"],
+                          dynamic_shapes={name: {0: batch, 1: sequence} for name in inputs},
+                          dynamo=True, external_data=big, verbose=False)
+    return path
+
+
+def max_abs_diff(model: nn.Module, predict: SessionPredictor, examples: list[Batch],
+                 device: str) -> float:
+    return max(float(np.abs(predict(b) - torch_logits(model, b, device)).max()) for b in examples)
+
+
+def data_files(path: Path) -> list[Path]:
+    data = path.with_name(path.name + ".data")
+    return [data] if data.exists() else []
+
+
+@contextmanager
+def quiet_root_logger() -> Iterator[None]:
+    """quantize_dynamic logs a 'consider pre-processing' hint at WARNING on the root logger."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def requested_providers(device: str) -> list[str]:
+    import onnxruntime as ort
+
+    if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def make_session(path: Path, device: str, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=requested_providers(device))
+
+
+def session_info(session, device: str, threads: int) -> dict:
+    """What really ran: a CUDA provider that is requested but not used is a fall-back."""
+    used = session.get_providers()
+    fell_back = device == "cuda" and "CUDAExecutionProvider" not in used
+    return {"runtime": "onnxruntime", "exporter": EXPORTER, "device": device,
+            "providers": used, "requested_providers": requested_providers(device),
+            "fell_back": fell_back,
+            "device_name": device_name("cpu" if fell_back or device != "cuda" else "cuda"),
+            "threads": threads,
+            "versions": versions("onnxruntime", "onnxruntime-gpu", "onnx", "torch")}
+
+
+class SessionPredictor:
+    """numpy batch -> logits, feeding only the inputs the graph declares (GPT-2 has no
+    token_type_ids)."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.inputs = [i.name for i in session.get_inputs()]
+
+    def __call__(self, batch: Batch) -> np.ndarray:
+        return self.session.run(["logits"], {name: batch[name] for name in self.inputs})[0]
+
+
+def onnx_footprint(path: Path, file_bytes: int) -> Footprint:
+    """Elements and bytes of the graph's initializers (int8 weights, their scales...)."""
+    import onnx
+    from onnx.helper import tensor_dtype_to_np_dtype
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    elements = size = 0
+    for tensor in graph.initializer:
+        count = int(np.prod(tensor.dims)) if tensor.dims else 1
+        elements += count
+        size += count * np.dtype(tensor_dtype_to_np_dtype(tensor.data_type)).itemsize
+    return Footprint(elements, size, 0, file_bytes)

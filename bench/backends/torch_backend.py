@@ -1,0 +1,65 @@
+"""Eager PyTorch, CPU or CUDA: the reference every other variant is compared with."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from safetensors.torch import save_model
+
+from bench.backends import Backend, Batch, Predictor, Quantizer, device_name, versions
+from bench.errors import VariantSkipped
+from bench.inference import TorchPredictor
+from bench.measure import file_size, module_footprint
+from bench.registry import BACKENDS
+
+
+@BACKENDS.register("torch")
+class TorchBackend(Backend):
+    name = "torch"
+
+    def check(self, device: str) -> None:
+        if device == "cuda" and not torch.cuda.is_available():
+            raise VariantSkipped("torch on cuda: no CUDA GPU is available here")
+
+    def prepare(self, model: nn.Module, examples: list[Batch], workdir: Path, device: str,
+                threads: int, quantizer: Quantizer | None = None) -> Predictor:
+        if quantizer:
+            model = quantizer.apply(copy.deepcopy(model))
+        model = model.to(device).eval()
+        path = save(model, workdir)
+        info = {"runtime": "torch eager", "device": device, "device_name": device_name(device),
+                "dtype": dtype_of(model, quantizer), "threads": threads,
+                "file": path.name, "versions": versions("torch", "transformers", "torchao")}
+        if quantizer:
+            info["quantization"] = {"by": quantizer.name, **quantizer.info}
+            info["quantized_engine"] = torch.backends.quantized.engine
+        return Predictor(TorchPredictor(model, device), info,
+                         module_footprint(model, file_size([path])),
+                         synchronize=torch.cuda.synchronize if device == "cuda" else None,
+                         cuda_memory_visible=device == "cuda")
+
+
+def save(model: nn.Module, workdir: Path) -> Path:
+    """Write what would ship: safetensors for plain weights (a pruned model's shapes are in
+    the tensors), torch.save of the state_dict for quantized modules that safetensors cannot
+    hold (packed int8 params, torchao tensor subclasses)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    if is_plain(model):
+        path = workdir / "model.safetensors"
+        save_model(model, str(path), force_contiguous=True)
+    else:
+        path = workdir / "model.pt"
+        torch.save(model.state_dict(), path)
+    return path
+
+
+def is_plain(model: nn.Module) -> bool:
+    return all(type(v) is torch.Tensor and not v.is_quantized
+               for v in model.state_dict().values())
+
+
+def dtype_of(model: nn.Module, quantizer: Quantizer | None) -> str:
+    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+    return f"int8 weights ({quantizer.name}), {dtype} elsewhere" if quantizer else dtype

@@ -1,0 +1,235 @@
+"""`bench compare BASELINE NEW`: per-cell differences between two result folders, and a gate
+for CI: exit 1 when any metric got worse by more than its threshold, or a cell or deployment
+variant of the baseline is missing or failed in the new run.
+
+Cells match by cell id, deployment variants by (variant, backend). Scores (accuracy, F1 macro)
+are compared in absolute points, latency and size on disk relative to the baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.errors import BenchInputError
+from bench.report import table as markdown_table
+from bench.store import load_records
+
+FINE_TUNED = "fine-tuned"  # the target name of the cell's own model (not a deployment variant)
+CELL = "(cell)"  # the target name of a whole cell, present in one folder only
+COLUMNS = ("target", "metric", "baseline", "new", "change", "verdict")
+DIGITS = {"p50": 2, "disk": 2}  # decimals shown; scores get 4
+EPSILON = 1e-9  # float noise never counts as a regression
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one kind of metric is judged: which way is better, and the allowed change."""
+
+    higher_is_better: bool
+    relative: bool
+    limit: float
+
+    def regressed(self, old: float, new: float) -> bool:
+        worse_by = (old - new) if self.higher_is_better else (new - old)
+        if self.relative:
+            return old > 0 and worse_by / old > self.limit + EPSILON
+        return worse_by > self.limit + EPSILON
+
+    def describe(self) -> str:
+        sign = "-" if self.higher_is_better else "+"
+        return f"{sign}{self.limit:.0%}" if self.relative else f"{sign}{self.limit:g}"
+
+
+@dataclass
+class Target:
+    """Something measured within a cell: the fine-tuned model or one deployment variant."""
+
+    status: str
+    values: dict[str, float | None]  # metric name -> value
+    reason: str = ""
+
+
+@dataclass
+class Row:
+    cell: str
+    target: str
+    metric: str
+    old: float | str | None
+    new: float | str | None
+    change: str = ""
+    verdict: str = ""  # better, worse within the limit, the limit broken, why it is missing...
+    regression: bool = False
+
+    def summary(self) -> str:
+        """One line for the log of a CI job: what regressed, by how much, against which limit."""
+        how = f"{self.change}; {self.verdict}" if self.change else self.verdict
+        return (f"{self.cell} {self.target} {self.metric}: {show(self.old, self.metric)} -> "
+                f"{show(self.new, self.metric)} ({how})")
+
+
+def rules_from(args: argparse.Namespace) -> dict[str, Rule]:
+    """The rule of each metric kind (the metric's name up to its first space)."""
+    return {"accuracy": Rule(True, False, args.max_accuracy_drop),
+            "F1": Rule(True, False, args.max_f1_drop),
+            "p50": Rule(False, True, args.max_latency_increase),
+            "disk": Rule(False, True, args.max_size_increase)}
+
+
+def load_side(folder: Path) -> dict[str, dict]:
+    """cell id -> record; a success wins over a failure of the same cell."""
+    if not folder.is_dir():
+        raise BenchInputError(f"results folder not found: {folder}")
+    records = load_records(folder, include_failed=True)
+    if not records:
+        raise BenchInputError(f"{folder}: no result files (*.json) found")
+    by_cell: dict[str, dict] = {}
+    for record in records:
+        earlier = by_cell.get(record["cell_id"])
+        if earlier and earlier["status"] == "ok" and record["status"] == "ok":
+            raise BenchInputError(f"{folder}: cell {record['cell_id']!r} has two results (two "
+                                  "suites in one folder?); compare one suite's folder")
+        if not earlier or record["status"] == "ok":
+            by_cell[record["cell_id"]] = record
+    return by_cell
+
+
+def targets_of(record: dict) -> dict[str, Target]:
+    """The fine-tuned model and every deployment variant of a record, with their metrics."""
+    test = (record.get("evaluation") or {}).get("test") or {}
+    targets = {FINE_TUNED: Target(
+        record.get("status", "?"),
+        {"accuracy": test.get("accuracy"), "F1 macro": test.get("f1_macro"),
+         "disk MB": megabytes((record.get("artefacts") or {}).get("bytes"))},
+        ((record.get("error") or {}).get("message") or ""))}
+    for variant in record.get("deployment") or []:
+        metrics = variant.get("metrics") or {}
+        values = {"accuracy": metrics.get("accuracy"), "F1 macro": metrics.get("f1_macro")}
+        for batch, stats in sorted((variant.get("latency") or {}).items(), key=lambda b: int(b[0])):
+            values[f"p50 ms (b={batch})"] = stats.get("p50_ms")
+        values["disk MB"] = megabytes((variant.get("footprint") or {}).get("file_bytes"))
+        name = f"{variant.get('variant')}/{variant.get('backend')}"
+        targets[name] = Target(variant.get("status", "?"), values, variant.get("reason") or "")
+    return targets
+
+
+def megabytes(value: int | None) -> float | None:
+    return None if value is None else value / 1e6
+
+
+def compare_cells(old: dict[str, dict], new: dict[str, dict],
+                  rules: dict[str, Rule]) -> list[Row]:
+    rows: list[Row] = []
+    for cell in sorted(old.keys() | new.keys()):
+        if cell not in new:
+            rows.append(Row(cell, CELL, "status", old[cell]["status"], "missing",
+                            verdict="missing in new", regression=True))
+        elif cell not in old:
+            rows.append(Row(cell, CELL, "status", "missing", new[cell]["status"],
+                            verdict="only in new"))
+        else:
+            rows += compare_targets(cell, targets_of(old[cell]), targets_of(new[cell]), rules)
+    return rows
+
+
+def compare_targets(cell: str, old: dict[str, Target], new: dict[str, Target],
+                    rules: dict[str, Rule]) -> list[Row]:
+    rows: list[Row] = []
+    for name in list(old) + [n for n in new if n not in old]:
+        before, after = old.get(name), new.get(name)
+        if after is None:
+            rows.append(Row(cell, name, "status", before.status, "missing",
+                            verdict="missing in new", regression=before.status == "ok"))
+        elif before is None:
+            rows.append(Row(cell, name, "status", "missing", after.status, verdict="only in new"))
+        elif after.status != "ok":
+            rows.append(Row(cell, name, "status", before.status, after.status,
+                            verdict=after.reason[:160], regression=before.status == "ok"))
+        elif before.status != "ok":  # no baseline figures to compare with
+            rows.append(Row(cell, name, "status", before.status, "ok", verdict="better"))
+        else:
+            rows += [compare_metric(cell, name, metric, before.values.get(metric), value,
+                                    rules[metric.split()[0]])
+                     for metric, value in after.values.items()]
+    return rows
+
+
+def compare_metric(cell: str, target: str, metric: str, old: float | None, new: float | None,
+                   rule: Rule) -> Row:
+    if old is None or new is None:
+        lost = new is None and old is not None
+        return Row(cell, target, metric, old, new, verdict="no longer measured" if lost else "",
+                   regression=lost)
+    if rule.regressed(old, new):
+        return Row(cell, target, metric, old, new, change(old, new, rule.relative),
+                   f"limit {rule.describe()}", regression=True)
+    verdict = ""
+    if new != old:
+        verdict = "better" if (new > old) == rule.higher_is_better else "worse, within limit"
+    return Row(cell, target, metric, old, new, change(old, new, rule.relative), verdict)
+
+
+def change(old: float, new: float, relative: bool) -> str:
+    if relative:
+        return f"{(new - old) / old:+.1%}" if old else ""
+    return f"{new - old:+.4f}"
+
+
+def show(value: float | str | None, metric: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{DIGITS.get(metric.split()[0], 4)}f}"
+    return str(value)
+
+
+def verdict(row: Row) -> str:
+    return f"REGRESSION: {row.verdict}" if row.regression else row.verdict
+
+
+def render_rich(rows: list[Row]) -> list[Table]:
+    """One table per cell, titled by its id: ids are long, and a column of them would not fit
+    a terminal beside the figures."""
+    tables: dict[str, Table] = {}
+    for row in rows:
+        if row.cell not in tables:
+            tables[row.cell] = new_table(row.cell)
+        style = "red" if row.regression else ("green" if row.verdict == "better" else None)
+        tables[row.cell].add_row(row.target, row.metric, show(row.old, row.metric),
+                                 show(row.new, row.metric), row.change, verdict(row), style=style)
+    return list(tables.values())
+
+
+def new_table(title: str) -> Table:
+    grid = Table(title=title, title_justify="left")
+    for column in COLUMNS:
+        grid.add_column(column, no_wrap=column in ("target", "metric"))
+    return grid
+
+
+def render_markdown(rows: list[Row]) -> str:
+    return markdown_table(["cell", *COLUMNS],
+                          [[r.cell, r.target, r.metric, show(r.old, r.metric),
+                            show(r.new, r.metric), r.change,
+                            f"**{verdict(r)}**" if r.regression else verdict(r)] for r in rows])
+
+
+def run_compare(args: argparse.Namespace, console: Console) -> int:
+    """Print the differences (stdout) and one line per regression (console); 1 on regression."""
+    rows = compare_cells(load_side(args.baseline), load_side(args.new), rules_from(args))
+    if args.md:
+        sys.stdout.write(render_markdown(rows))
+    else:
+        Console(file=sys.stdout).print(*render_rich(rows))
+    regressions = [r for r in rows if r.regression]
+    for row in regressions:
+        console.print(f"[red]regression:[/] {row.summary()}", highlight=False, soft_wrap=True)
+    if regressions:
+        console.print(f"[red]{len(regressions)} regression(s)[/] against {args.baseline}")
+        return 1
+    console.print(f"[green]no regression[/] against {args.baseline}")
+    return 0

@@ -1,0 +1,364 @@
+"""The deployment stage of a cell: compress the fine-tuned model -> run it on each backend ->
+evaluate + measure, one record per variant x backend.
+
+Chain semantics. A variant is a chain of compression names, e.g. ["prune", "int8"]. Every
+step's `transform` runs in PyTorch on an fp32 copy of the model, once per run, shared by all
+backends (pruning, QAT training). The chain's last step may quantize; it does so in each
+backend's own runtime through a `Quantizer`: "int8" is torch.ao dynamic quantization on the
+torch backend and ONNX Runtime's quantize_dynamic of the exported (possibly pruned) fp32 graph
+on the onnxruntime backend, because models quantized in PyTorch do not export to ONNX.
+
+The uncompressed "fp32" variant runs first on every backend; the fp32 model on the first
+backend (torch by default) is the reference for every delta and speed-up.
+"""
+from __future__ import annotations
+
+import copy
+import gc
+import shutil
+import sys
+import time
+import traceback
+from abc import ABC
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Protocol
+
+import numpy as np
+import torch
+import torch.nn as nn
+from datasets import Dataset
+
+from bench.backends import Backend, Batch, Predictor, Quantizer, to_torch
+from bench.errors import BenchInputError, VariantSkipped
+from bench.evaluate import evaluate
+from bench.inference import MODEL_INPUTS, iterate_batches, labels_of
+from bench.measure import LatencyTracker, MemoryTracker, apply_threads
+from bench.method import TaskInfo
+
+REFERENCE = "fp32"
+COMPARED_METRICS = ("accuracy", "f1_macro", "f1_micro")
+
+
+@dataclass
+class DeploySpec:
+    """The suite's [deploy] table: which variants to build, where to run them, how to measure.
+
+    backends: inference runtimes, in order; the first one's fp32 run is the reference.
+    variants: compression chains (names of [compressions.<name>]); "fp32" always runs first.
+    batch_sizes: fixed batch sizes timed: a latency batch (1) and a throughput batch.
+    sequence_length: every timed batch is real test texts truncated/padded to this length.
+    warmup_calls / min_calls / min_duration_s: untimed calls, then time until both the count
+        and the duration are reached (see bench.measure.LatencyTracker).
+    threads: intra-op threads for torch and ONNX Runtime alike; None keeps the cell's setting.
+    onnx_tolerance: largest max-abs difference of exported fp32 logits vs PyTorch on real
+        inputs; beyond it the variant fails (an export that changes the model is no result).
+    eval_samples: test rows scored per variant (the first N); None: the whole test split.
+    eval_batch_size: batch size of that scoring (padded to the longest row of each batch).
+    keep_files: keep exported/saved models under the cell's deploy folder (sizes are recorded
+        either way; a MiniLM cell writes about 0.5 GB).
+    """
+
+    backends: list[str] = field(default_factory=lambda: ["torch", "onnxruntime"])
+    variants: list[list[str]] = field(
+        default_factory=lambda: [["int8"], ["prune"], ["prune", "int8"], ["qat"]])
+    batch_sizes: list[int] = field(default_factory=lambda: [1, 32])
+    sequence_length: int = 64
+    warmup_calls: int = 10
+    min_calls: int = 20
+    min_duration_s: float = 2.0
+    threads: int | None = None
+    onnx_tolerance: float = 1e-3
+    eval_samples: int | None = None
+    eval_batch_size: int = 64
+    keep_files: bool = False
+
+    def __post_init__(self) -> None:
+        positive = {"batch_sizes": self.batch_sizes, "sequence_length": [self.sequence_length],
+                    "min_calls": [self.min_calls], "eval_batch_size": [self.eval_batch_size],
+                    "threads": [self.threads or 1], "eval_samples": [self.eval_samples or 1]}
+        for key, values in positive.items():
+            if not values or any(v < 1 for v in values):
+                raise BenchInputError(f"deploy.{key}: expected positive integers, got {values}")
+        if self.warmup_calls < 0 or self.min_duration_s < 0 or self.onnx_tolerance < 0:
+            raise BenchInputError("deploy: warmup_calls, min_duration_s and onnx_tolerance "
+                                  "must not be negative")
+        if not self.backends or any(not chain for chain in self.variants):
+            raise BenchInputError("deploy: expected at least one backend and non-empty chains")
+
+
+class FineTune(Protocol):
+    """More epochs of the cell's own training on its train split; `overrides` are
+    TrainingConfig fields (e.g. learning_rate)."""
+
+    def __call__(self, model: nn.Module, epochs: float, **overrides: Any) -> nn.Module: ...
+
+
+@dataclass
+class CompressionContext:
+    finetune: FineTune | None
+    example: dict[str, torch.Tensor]  # a real input batch on the model's device, for tracing
+    device: str
+    progress: Callable[[str], None] = lambda text: None
+
+
+class Compression(ABC):
+    """A config class (`Params`) plus the code of one compression step (see module doc)."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type]
+    changes_model: ClassVar[bool] = False  # has a PyTorch `transform`
+    quantizes: ClassVar[bool] = False  # supplies a Quantizer: must end its chain
+
+    def check(self, params: Any, backend: str, device: str, can_finetune: bool) -> None:
+        """Raise VariantSkipped when this step cannot run here, before any work is done."""
+
+    def transform(self, model: nn.Module, params: Any,
+                  context: CompressionContext) -> tuple[nn.Module, dict]:
+        """Change this private fp32 copy of the model in PyTorch (only called when
+        `changes_model`); return the model and what to record about the step."""
+        return model, {}
+
+    def quantizer(self, params: Any, backend: str) -> Quantizer | None:
+        return None
+
+
+def variant_name(chain: list[str]) -> str:
+    return "+".join(chain) or REFERENCE
+
+
+def make_trainable(model: nn.Module) -> nn.Module:
+    """A merged adapter model comes back frozen; recovery and QAT train every weight."""
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)
+    return model.train()
+
+
+# ---------------------------------------------------------------------------------- inputs
+
+@dataclass
+class DeployInputs:
+    eval_data: Dataset  # sorted by length: less padding, same metrics
+    labels: np.ndarray
+    timed: dict[int, Batch]  # batch size -> real texts at the fixed sequence length
+    examples: list[Batch]  # export tracing (first) and ONNX checks (all): two shapes
+
+
+def build_inputs(test_data: Dataset, tokenizer, spec: DeploySpec) -> DeployInputs:
+    data = test_data.select(range(min(spec.eval_samples or len(test_data), len(test_data))))
+    lengths = np.array([len(ids) for ids in data["input_ids"]])
+    data = data.select(np.argsort(lengths, kind="stable").tolist())
+    timed = {size: fixed_batch(data, tokenizer, size, spec.sequence_length)
+             for size in spec.batch_sizes}
+    trace = fixed_batch(data, tokenizer, max(2, *spec.batch_sizes), spec.sequence_length)
+    ragged = next(iterate_batches(data.select(range(len(data) - min(8, len(data)), len(data))),
+                                  tokenizer, 8))
+    return DeployInputs(data, labels_of(data), timed, [trace, ragged])
+
+
+def fixed_batch(data: Dataset, tokenizer, batch_size: int, length: int) -> Batch:
+    """`batch_size` real rows (repeated if the split is smaller), cut and padded to `length`."""
+    rows = data.select([i % len(data) for i in range(batch_size)])
+    columns = [c for c in MODEL_INPUTS if c in rows.column_names]
+    features = [{c: row[c][:length] for c in columns} for row in rows]
+    padded = tokenizer.pad(features, padding="max_length", max_length=length, return_tensors="np")
+    return {c: np.asarray(padded[c], dtype=np.int64) for c in columns}
+
+
+# ------------------------------------------------------------------------------ variants
+
+class CompressedModels:
+    """Runs each chain's PyTorch transforms once and shares the result (or the failure)
+    across backends and across chains with the same prefix (prune / prune+int8)."""
+
+    def __init__(self, model: nn.Module, params: dict[str, Any], context: CompressionContext,
+                 compressions: dict[str, Compression]) -> None:
+        self.params = params
+        self.context = context
+        self.compressions = compressions
+        self._cache: dict[tuple[str, ...], tuple[nn.Module, dict] | Exception] = {(): (model, {})}
+
+    def get(self, chain: list[str]) -> tuple[nn.Module, dict]:
+        """The fp32 PyTorch model of `chain` and the info of each transform step."""
+        entry = self._entry(tuple(n for n in chain if self.compressions[n].changes_model))
+        if isinstance(entry, Exception):
+            raise entry
+        return entry
+
+    def _entry(self, key: tuple[str, ...]) -> tuple[nn.Module, dict] | Exception:
+        if key not in self._cache:
+            parent = self._entry(key[:-1])
+            self._cache[key] = parent if isinstance(parent, Exception) else self._apply(parent, key)
+        return self._cache[key]
+
+    def _apply(self, parent: tuple[nn.Module, dict],
+               key: tuple[str, ...]) -> tuple[nn.Module, dict] | Exception:
+        model, info = parent
+        name = key[-1]
+        self.context.progress(f"compress {'+'.join(key)}")
+        start = time.perf_counter()
+        try:
+            model, step = self.compressions[name].transform(copy.deepcopy(model),
+                                                             self.params[name], self.context)
+        except Exception as error:  # recorded by every variant that needs this step
+            return error
+        step["seconds"] = round(time.perf_counter() - start, 3)
+        return model.eval(), {**info, name: step}
+
+
+# ------------------------------------------------------------------------------- running
+
+@dataclass
+class VariantRunner:
+    """Builds, scores and times one variant on one backend, turning every problem into the
+    record's status ("skipped" with a reason, or "failed" with the error) so the cell goes on."""
+
+    spec: DeploySpec
+    task: TaskInfo
+    tokenizer: Any
+    inputs: DeployInputs
+    models: CompressedModels
+    workdir: Path
+    device: str
+    threads: int
+    can_finetune: bool
+    progress: Callable[[str], None]
+
+    def run(self, chain: list[str], backend: Backend) -> dict:
+        record = empty_record(chain, backend.name)
+        self.progress(f"{record['variant']} on {backend.name}")
+        try:
+            self._run(chain, backend, record)
+        except VariantSkipped as skip:
+            record.update(status="skipped", reason=str(skip))
+        except Exception as error:  # one variant's failure never ends the cell
+            traceback.print_exception(error, file=sys.stderr)
+            record.update(status="failed", reason=one_line(error))
+        finally:
+            release_memory(self.device)
+        return record
+
+    def _run(self, chain: list[str], backend: Backend, record: dict) -> None:
+        self.check(chain, backend)
+        model, record["compression_info"] = self.models.get(chain)
+        quantizer = self.quantizer(chain, backend.name)
+        if quantizer:
+            info = record["compression_info"]
+            record["compression_info"] = {**info, chain[-1]: {**info.get(chain[-1], {}),
+                                                              **quantizer.info}}
+        start = time.perf_counter()
+        predictor = backend.prepare(model, self.inputs.examples,
+                                    self.workdir / record["variant"] / backend.name, self.device,
+                                    self.threads, quantizer)
+        record["timings_s"]["prepare"] = round(time.perf_counter() - start, 3)
+        diff = predictor.onnx_max_abs_diff
+        record.update(backend_info=predictor.info, footprint=predictor.footprint.to_dict(),
+                      onnx_max_abs_diff=diff)
+        if diff is not None and diff > self.spec.onnx_tolerance:
+            record.update(status="failed", reason=f"exported logits differ from PyTorch by "
+                          f"{diff:.2e} > deploy.onnx_tolerance = {self.spec.onnx_tolerance}")
+            return
+        start = time.perf_counter()
+        batches = iterate_batches(self.inputs.eval_data, self.tokenizer, self.spec.eval_batch_size)
+        record["metrics"] = evaluate(predictor, batches, self.inputs.labels, self.task)
+        record["timings_s"]["evaluate"] = round(time.perf_counter() - start, 3)
+        start = time.perf_counter()
+        record["latency"], record["peak_memory"] = self.time(predictor)
+        record["timings_s"]["latency"] = round(time.perf_counter() - start, 3)
+
+    def check(self, chain: list[str], backend: Backend) -> None:
+        backend.check(self.device)
+        for position, name in enumerate(chain):
+            compression = self.models.compressions[name]
+            if compression.quantizes and position != len(chain) - 1:
+                raise VariantSkipped(f"{name} quantizes, so it must end its chain "
+                                     f"(got {variant_name(chain)})")
+            compression.check(self.models.params[name], backend.name, self.device,
+                              self.can_finetune)
+
+    def quantizer(self, chain: list[str], backend: str) -> Quantizer | None:
+        last = self.models.compressions[chain[-1]] if chain else None
+        if last is None or not last.quantizes:
+            return None
+        quantizer = last.quantizer(self.models.params[chain[-1]], backend)
+        if quantizer is None:
+            raise VariantSkipped(f"{last.name} has no recipe for the {backend} backend")
+        return quantizer
+
+    def time(self, predictor: Predictor) -> tuple[dict, dict]:
+        """Latency per batch size, and the peak memory over all of them."""
+        tracker = LatencyTracker(self.spec.warmup_calls, self.spec.min_calls,
+                                 self.spec.min_duration_s, predictor.synchronize)
+        with MemoryTracker(cuda=predictor.cuda_memory_visible) as memory:
+            latency = {str(size): tracker.measure(lambda batch=batch: predictor(batch), size,
+                                                  self.spec.sequence_length).to_dict()
+                       for size, batch in self.inputs.timed.items()}
+        return latency, memory.result.to_dict()
+
+
+def empty_record(chain: list[str], backend: str) -> dict:
+    return {"variant": variant_name(chain), "chain": list(chain), "backend": backend,
+            "status": "ok", "reason": None, "backend_info": None, "footprint": None,
+            "latency": None, "peak_memory": None, "metrics": None, "deltas": None,
+            "speedup": None, "reference": None, "onnx_max_abs_diff": None,
+            "compression_info": {}, "timings_s": {}}
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:500]}" if text else type(error).__name__
+
+
+def release_memory(device: str) -> None:
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
+
+
+def compare_to_reference(records: list[dict], backend: str) -> list[dict]:
+    """Deltas of the compared metrics and p50 speed-ups against fp32 on `backend`."""
+    reference = next((r for r in records if r["chain"] == [] and r["backend"] == backend
+                      and r["status"] == "ok"), None)
+    for record in records:
+        record["reference"] = f"{REFERENCE}/{backend}"
+        if reference is None or record["status"] != "ok":
+            continue
+        record["deltas"] = {k: record["metrics"][k] - reference["metrics"][k]
+                            for k in COMPARED_METRICS if k in record["metrics"]}
+        record["speedup"] = {size: reference["latency"][size]["p50_ms"] / stats["p50_ms"]
+                             for size, stats in record["latency"].items()}
+    return records
+
+
+def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
+                spec: DeploySpec, compression_params: dict[str, Any],
+                finetune: FineTune | None, workdir: Path, device: str,
+                progress: Callable[[str], None] = lambda s: None) -> list[dict]:
+    """Every variant of `spec` (fp32 first) on every backend: one JSON-ready record each.
+
+    `model` is the merged fp32 model (left unchanged); `compression_params` maps a compression
+    name to its Params (absent: defaults); `finetune` trains a model further on the cell's
+    train split (pruning recovery, QAT), None where not available.
+    """
+    from bench.registry import BACKENDS, COMPRESSIONS
+
+    previous_threads = torch.get_num_threads()
+    threads = apply_threads(spec.threads).intra_op
+    try:
+        inputs = build_inputs(test_data, tokenizer, spec)
+        compressions = {name: COMPRESSIONS.get(name)() for chain in spec.variants for name in chain}
+        params = {name: compression_params.get(name) or compression.Params()
+                  for name, compression in compressions.items()}
+        context = CompressionContext(finetune, to_torch(inputs.examples[-1], device), device,
+                                     progress)
+        models = CompressedModels(model.eval(), params, context, compressions)
+        runner = VariantRunner(spec, task, tokenizer, inputs, models, Path(workdir), device,
+                               threads, finetune is not None, progress)
+        backends = [BACKENDS.get(name)() for name in spec.backends]
+        records = [runner.run(chain, backend)
+                   for chain in [[], *spec.variants] for backend in backends]
+    finally:
+        torch.set_num_threads(previous_threads)
+        if not spec.keep_files:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return compare_to_reference(records, spec.backends[0])

@@ -1,0 +1,71 @@
+"""What the adapter methods (LoRA, IA3, QLoRA) share: wrap a base classifier with a peft
+config, save the adapter together with the trained head, reload both onto a fresh base, merge.
+
+The classification head is new, so it is always trained and saved with the adapter
+(`modules_to_save`); it is named from the model (`classifier_head_names`) rather than left to
+peft's default ("classifier", "score"), which misses heads such as DistilBERT's pre_classifier.
+"""
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch.nn as nn
+from peft import LoraConfig, PeftConfig, PeftModel, TaskType, get_peft_model
+from transformers import PreTrainedModel
+
+from bench.method import FineTuneMethod, TaskInfo
+from bench.models import classifier_head_names, load_classifier
+from bench.specs import ModelSpec
+
+
+@dataclass
+class LoraParams:
+    """LoRA's suite keys. target_modules None: peft's default for the architecture (BERT
+    query/value, GPT-2 c_attn)."""
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.1
+    bias: Literal["none", "all", "lora_only"] = "none"
+    target_modules: list[str] | None = None
+
+
+def lora_config(params: LoraParams, heads: list[str]) -> LoraConfig:
+    return LoraConfig(task_type=TaskType.SEQ_CLS, r=params.r, lora_alpha=params.alpha,
+                      lora_dropout=params.dropout, bias=params.bias,
+                      target_modules=params.target_modules, modules_to_save=heads)
+
+
+class AdapterMethod(FineTuneMethod):
+    """A peft adapter on a frozen base; subclasses say which adapter and how the base loads."""
+
+    @abstractmethod
+    def adapter_config(self, params: Any, heads: list[str]) -> PeftConfig:
+        """The peft config for `params`; `heads` are the modules to train and save in full."""
+
+    def load_base(self, spec: ModelSpec, task: TaskInfo, params: Any, device: str) -> PreTrainedModel:
+        return load_classifier(spec, task).to(device)
+
+    def build(self, spec: ModelSpec, task: TaskInfo, params: Any, device: str) -> PeftModel:
+        base = self.load_base(spec, task, params, device)
+        return get_peft_model(base, self.adapter_config(params, classifier_head_names(base)))
+
+    def save(self, model: nn.Module, directory: Path) -> None:
+        model.save_pretrained(directory)  # adapter + head weights (safetensors) + adapter config
+
+    def load(self, spec: ModelSpec, task: TaskInfo, params: Any, directory: Path,
+             device: str) -> PeftModel:
+        base = self.load_base(spec, task, params, device)
+        return PeftModel.from_pretrained(base, directory).eval()
+
+    def merge_for_deployment(self, model: nn.Module) -> nn.Module:
+        return as_plain_model(model.merge_and_unload())
+
+
+def as_plain_model(model: nn.Module) -> nn.Module:
+    """fp32 and every weight trainable, like a freshly loaded model: after a merge only the
+    head would still require grad, and a later fine-tune (QAT) would silently train nothing else."""
+    return model.float().requires_grad_(True)

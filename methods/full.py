@@ -1,0 +1,32 @@
+"""Full fine-tuning: every weight trains; the reference the adapter methods are measured against."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch.nn as nn
+from transformers import PreTrainedModel
+
+from bench.method import FineTuneMethod, NoParams, TaskInfo
+from bench.models import load_classifier
+from bench.registry import METHODS
+from bench.specs import ModelSpec
+
+
+class FullFineTuning(FineTuneMethod):
+    name = "full"
+
+    def build(self, spec: ModelSpec, task: TaskInfo, params: NoParams, device: str) -> PreTrainedModel:
+        return load_classifier(spec, task).to(device)
+
+    def save(self, model: nn.Module, directory: Path) -> None:
+        model.save_pretrained(directory)  # safetensors, config with the labels
+
+    def load(self, spec: ModelSpec, task: TaskInfo, params: NoParams, directory: Path,
+             device: str) -> PreTrainedModel:
+        return load_classifier(spec, task, checkpoint=directory).to(device).eval()
+
+    def merge_for_deployment(self, model: nn.Module) -> nn.Module:
+        return model  # nothing to merge: already a plain fp32 model
+
+
+METHODS.register(FullFineTuning.name)(FullFineTuning())

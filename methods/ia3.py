@@ -1,0 +1,31 @@
+"""IA3: learnt vectors that rescale chosen activations; the fewest trainable weights of all."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peft import IA3Config, TaskType
+
+from bench.registry import METHODS
+from methods._peft_common import AdapterMethod
+
+
+@dataclass
+class IA3Params:
+    """None: peft's default for the architecture. For BERT that is key, value and
+    "output.dense", a pattern that matches the FFN output *and* the attention output layer
+    (both scaled on their input)."""
+
+    target_modules: list[str] | None = None
+    feedforward_modules: list[str] | None = None
+
+
+class IA3(AdapterMethod):
+    name = "ia3"
+    Params = IA3Params
+
+    def adapter_config(self, params: IA3Params, heads: list[str]) -> IA3Config:
+        return IA3Config(task_type=TaskType.SEQ_CLS, target_modules=params.target_modules,
+                         feedforward_modules=params.feedforward_modules, modules_to_save=heads)
+
+
+METHODS.register(IA3.name)(IA3())

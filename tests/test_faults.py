@@ -1,0 +1,166 @@
+"""Fault drills on a real `bench run`: killed mid-cell, interrupted with Ctrl-C, a cell past
+its time limit. What must hold: no half-written or temporary result file, finished cells kept,
+a rerun completes the suite with every cell exactly once, and no cell process left behind."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import psutil
+import pytest
+
+from bench.cli import main
+
+CHEAP = """
+[defaults.training]
+epochs = 1
+batch_size = 16
+threads = 1
+baseline = false
+evaluate_before = false
+inference_examples = 0
+[defaults.dataset]
+train_size = 64
+validation_size = 16
+test_size = 32
+max_length = 32
+[models.tiny-bert]
+source = "tiny-bert"
+[datasets.tweets]
+source = "tweets"
+"""
+DRILL = '[suite]\nname = "drill"\n' + CHEAP + "[methods.full]\n[methods.lora]\n[methods.ia3]\n"
+DRILL_CELLS = {"tiny-bert--full--tweets", "tiny-bert--lora--tweets", "tiny-bert--ia3--tweets"}
+
+
+def start_run(workdir: Path) -> subprocess.Popen:
+    """`bench run` in a process group of its own (so a signal to the group reaches only it), with
+    Ctrl-C handled as in a terminal even when pytest itself runs with SIGINT ignored."""
+    (workdir / "drill.toml").write_text(DRILL)
+    with open(workdir / "run.log", "w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bench", "run", "drill.toml"], cwd=workdir,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL, stderr=log,
+            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def command_line(process: psutil.Process) -> str:
+    """The process's command line; empty once it has exited (a zombie has none to read)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def cell_processes(runner: subprocess.Popen) -> list[psutil.Process]:
+    try:
+        children = psutil.Process(runner.pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    return [c for c in children if "bench.cell" in command_line(c)]
+
+
+def wait_for(condition: Callable[[], object], runner: subprocess.Popen, what: str,
+             timeout: float = 60) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        if runner.poll() is not None:
+            pytest.fail(f"bench run exited ({runner.returncode}) before {what}")
+        time.sleep(0.2)
+    os.killpg(runner.pid, signal.SIGKILL)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def second_cell_running(runner: subprocess.Popen, results: Path) -> list[psutil.Process]:
+    """The running cell processes, once one cell is finished and the next has started."""
+    finished = {p.stem for p in results.glob("*.json")}
+    cells = cell_processes(runner)
+    started = [c for c in cells if not any(cell_id in command_line(c) for cell_id in finished)]
+    return started if finished and started else []
+
+
+def check_result_files(results: Path) -> dict[str, dict]:
+    """Every result file parses; there is no temporary file; cell id -> record."""
+    assert not list(results.rglob("*.tmp"))
+    records = {}
+    for path in results.rglob("*.json"):
+        if "artefacts" not in path.parts:
+            record = json.loads(path.read_text())
+            assert record["cell_id"] not in records, f"{record['cell_id']} stored twice"
+            records[record["cell_id"]] = record
+    return records
+
+
+def test_sigkill_mid_cell_loses_nothing_and_a_rerun_completes(tmp_path):
+    results = tmp_path / "results" / "drill"
+    runner = start_run(tmp_path)
+    running = wait_for(lambda: second_cell_running(runner, results), runner, "the second cell")
+    time.sleep(1)  # well into the cell
+    os.killpg(runner.pid, signal.SIGKILL)  # the runner's process group...
+    for cell in running:  # ...and the cells, each in a session of its own: a lost machine
+        os.killpg(cell.pid, signal.SIGKILL)
+    runner.wait(timeout=10)
+    before = check_result_files(results)
+    assert len(before) == 1 and all(r["status"] == "ok" for r in before.values())
+    finished = results / f"{next(iter(before))}.json"
+    finished_mtime = finished.stat().st_mtime_ns
+
+    rerun = start_run(tmp_path)
+    assert rerun.wait(timeout=120) == 0, (tmp_path / "run.log").read_text()[-2000:]
+    after = check_result_files(results)
+    lost = DRILL_CELLS - {cell for cell, r in after.items() if r["status"] == "ok"}
+    assert not lost, f"cells lost: {len(lost)} ({', '.join(sorted(lost))})"
+    assert after.keys() == DRILL_CELLS
+    assert finished.stat().st_mtime_ns == finished_mtime  # skipped, not rerun
+    assert "1 finished cell(s) skipped" in (tmp_path / "run.log").read_text()
+
+
+def test_ctrl_c_exits_130_keeps_finished_cells_and_stops_the_running_one(tmp_path):
+    results = tmp_path / "results" / "drill"
+    runner = start_run(tmp_path)
+    running = wait_for(lambda: second_cell_running(runner, results), runner, "the second cell")
+    scratch = [Path(command_line(c).split()[-3]).parent for c in running]  # the cell's temporary folder
+    os.killpg(runner.pid, signal.SIGINT)
+    assert runner.wait(timeout=30) == 130
+    gone, alive = psutil.wait_procs(running, timeout=5)
+    assert not alive, f"orphan cell process(es): {[p.pid for p in alive]}"
+    assert not any(folder.exists() for folder in scratch)
+    records = check_result_files(results)
+    assert len(records) == 1 and all(r["status"] == "ok" for r in records.values())
+    assert "interrupted: finished cells were kept" in (tmp_path / "run.log").read_text()
+
+
+def test_a_cell_past_its_time_limit_is_recorded_failed_and_the_suite_goes_on(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    suite = tmp_path / "limits.toml"
+    suite.write_text('[suite]\nname = "limits"\n' + CHEAP + """
+[methods.slow]
+method = "full"
+training = { time_limit_s = 1 }
+[methods.lora]
+""")
+    assert main(["run", str(suite)]) == 1  # a failed cell
+    results = tmp_path / "results" / "limits"
+    failed = json.loads((results / "failed" / "tiny-bert--slow--tweets.json").read_text())
+    assert failed["status"] == "failed" and failed["error"]["type"] == "TimeLimit"
+    assert "time limit of 1 s exceeded" in failed["error"]["message"]
+    assert json.loads((results / "tiny-bert--lora--tweets.json").read_text())["status"] == "ok"
+
+
+def test_a_cell_does_not_outlive_a_killed_runner(tmp_path):
+    runner = start_run(tmp_path)
+    cells = wait_for(lambda: cell_processes(runner), runner, "the first cell")
+    os.killpg(runner.pid, signal.SIGKILL)
+    runner.wait(timeout=10)
+    gone, alive = psutil.wait_procs(cells, timeout=5)
+    for cell in alive:  # leave nothing running, whatever the outcome
+        os.killpg(cell.pid, signal.SIGKILL)
+    assert not alive

@@ -1,0 +1,163 @@
+"""Each fine-tuning method on tiny models: a few optimizer steps train what should train and
+nothing else, the saved model reloads to the same predictions, and the merged deployment model
+is a plain fp32 transformers model with the same logits."""
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+from transformers import PreTrainedModel
+
+from bench.errors import BenchInputError
+from bench.method import TaskInfo
+from bench.models import count_parameters, load_tokenizer
+from bench.registry import METHODS
+from bench.specs import ModelSpec, from_mapping
+from methods._peft_common import LoraParams, lora_config
+
+TASK = TaskInfo(["negative", "neutral", "positive"])
+TEXTS = ["I love this phone", "worst service ever", "the bus is at noon", "what a great day",
+         "never again, awful", "meeting moved to 3pm", "so happy for you!", "this is terrible"]
+LABELS = torch.tensor([2, 0, 1, 2, 0, 1, 2, 0])
+CASES = [("full", "tiny-bert"), ("lora", "tiny-bert"), ("lora", "tiny-gpt2"),
+         ("ia3", "tiny-bert"), ("qlora", "tiny-bert")]
+
+
+@dataclass
+class Trained:
+    method: str
+    model: nn.Module
+    batch: dict
+    before: dict[str, torch.Tensor]  # every parameter before training
+    after: dict[str, torch.Tensor]
+    trainable: set[str]
+    loss_before: float
+    loss_after: float
+    logits: torch.Tensor  # the trained model's, eval mode
+    reloaded_logits: torch.Tensor
+    saved: Path
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def eval_forward(model: nn.Module, batch: dict):
+    model.eval()
+    with torch.no_grad():
+        return model(**batch, labels=LABELS)
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{m}-{s}" for m, s in CASES])
+def trained(request, tmp_path_factory) -> Trained:
+    """Build, evaluate first (QLoRA's AVX512-BF16 trap), train 8 AdamW steps, save, reload.
+    Everything is measured here so that only the merge test changes the model."""
+    method_name, source = request.param
+    method, spec = METHODS.get(method_name), ModelSpec(name=source, source=source)
+    batch = dict(load_tokenizer(spec)(TEXTS, padding=True, return_tensors="pt"))
+    torch.manual_seed(0)
+    model = method.build(spec, TASK, method.Params(), "cpu")
+    before = snapshot(model)
+    loss_before = eval_forward(model, batch).loss.item()
+    model.train()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
+    for _ in range(8):
+        model(**batch, labels=LABELS).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    trained_out = eval_forward(model, batch)
+    saved = tmp_path_factory.mktemp(f"{method_name}-{source}")
+    method.save(model, saved)
+    reloaded = method.load(spec, TASK, method.Params(), saved, "cpu")
+    return Trained(method_name, model, batch, before, snapshot(model),
+                   {n for n, p in model.named_parameters() if p.requires_grad},
+                   loss_before, trained_out.loss.item(), trained_out.logits,
+                   eval_forward(reloaded, batch).logits, saved)
+
+
+def test_training_lowers_the_loss(trained):
+    assert trained.loss_after < trained.loss_before
+
+
+def test_training_moves_trainable_weights_only(trained):
+    assert trained.trainable
+    for name, value in trained.after.items():
+        changed = not torch.equal(value, trained.before[name])
+        assert changed == (name in trained.trainable), name
+
+
+def test_only_full_fine_tuning_trains_everything(trained):
+    trainable, total = count_parameters(trained.model)
+    assert (trainable == total) == (trained.method == "full")
+    assert any("classifier" in n or "score" in n for n in trained.trainable)  # the head trains
+
+
+def test_reloaded_model_predicts_the_same(trained):
+    torch.testing.assert_close(trained.reloaded_logits, trained.logits, rtol=0, atol=1e-5)
+
+
+def test_saved_files_are_safetensors_with_the_head(trained):
+    names = {p.name for p in trained.saved.iterdir()}
+    assert not {n for n in names if n.endswith((".bin", ".pt"))}
+    if trained.method == "full":
+        assert "model.safetensors" in names
+    else:
+        from safetensors.torch import load_file
+
+        keys = load_file(trained.saved / "adapter_model.safetensors")
+        assert any(k.startswith(("classifier", "base_model.model.classifier",
+                                 "base_model.model.score")) for k in keys)
+
+
+def test_merged_model_is_plain_fp32_with_the_same_logits(trained):
+    merged = METHODS.get(trained.method).merge_for_deployment(trained.model)
+    assert isinstance(merged, PreTrainedModel)
+    libraries = {type(m).__module__.split(".")[0] for m in merged.modules()}
+    assert libraries <= {"torch", "transformers"}, libraries  # no peft or bitsandbytes layers
+    assert all(p.dtype == torch.float32 and p.requires_grad for p in merged.parameters())
+    assert count_parameters(merged)[1] == merged.num_parameters()
+    logits = eval_forward(merged, trained.batch).logits
+    torch.testing.assert_close(logits, trained.logits, rtol=0, atol=1e-4)
+
+
+def test_lora_and_qlora_count_the_same_parameters():
+    """LoRA r=8 on query/value of tiny-bert (hidden 64, 2 layers) + the 3-class head; the
+    4-bit base counts at its real size."""
+    spec = ModelSpec(name="b", source="tiny-bert")
+    lora = METHODS.get("lora").build(spec, TASK, LoraParams(), "cpu")
+    qlora = METHODS.get("qlora").build(spec, TASK, METHODS.get("qlora").Params(), "cpu")
+    expected_trainable = 2 * 2 * (8 * 64 + 64 * 8) + (64 * 3 + 3)
+    assert count_parameters(lora)[0] == expected_trainable
+    assert count_parameters(qlora) == count_parameters(lora)
+
+
+def test_suite_keys_become_peft_configs():
+    params = from_mapping(METHODS.get("qlora").Params, {
+        "r": 4, "alpha": 8, "bias": "lora_only", "target_modules": ["key"],
+        "compute_dtype": "bfloat16"}, "methods.qlora")
+    config = lora_config(params, ["classifier"])
+    assert (config.r, config.lora_alpha, config.bias) == (4, 8, "lora_only")
+    assert config.target_modules == {"key"} and "classifier" in config.modules_to_save
+    with pytest.raises(BenchInputError, match="methods.lora.bias"):
+        from_mapping(LoraParams, {"bias": "some"}, "methods.lora")
+    assert sorted(METHODS.names()) == ["full", "ia3", "lora", "qlora"]
+
+
+def test_qlora_without_bitsandbytes_says_how_to_install(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bitsandbytes" else real(name, *a))
+    with pytest.raises(BenchInputError, match="pip install bitsandbytes"):
+        METHODS.get("qlora").check_available("cpu")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("labels, trainable", [(2, 74_498), (3, 74_883)])
+def test_minilm_lora_counts(labels, trainable):
+    """LoRA r=8 on query/value: 6 layers x 2 x (8x384 + 384x8) = 73,728, plus the head."""
+    task = TaskInfo([str(i) for i in range(labels)])
+    model = METHODS.get("lora").build(ModelSpec(name="m", source="minilm"), task, LoraParams(), "cpu")
+    counted = count_parameters(model)
+    assert counted[0] == trainable and round(counted[1] / 1e6, 2) == 22.79

@@ -1,0 +1,115 @@
+"""Suite files -> cells: merging, sweeps, exclusions, stable ids, and errors that name the key."""
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.errors import BenchInputError
+from bench.suite import load_suite
+
+REPO = Path(__file__).resolve().parent.parent
+
+BASE = """
+[suite]
+name = "t"
+[defaults.training]
+learning_rate = 1e-4
+epochs = 3
+[models.m]
+source = "tiny-bert"
+[datasets.d]
+source = "tweets"
+training = { epochs = 2 }
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "suite.toml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_suites_are_valid():
+    for path in sorted((REPO / "suites").glob("*.toml")):
+        suite = load_suite(path)
+        assert suite.cells, path
+        assert len({c.id for c in suite.cells}) == len(suite.cells)
+
+
+def test_smoke_suite_cells_and_ids():
+    suite = load_suite(REPO / "suites" / "smoke.toml")
+    ids = [c.id for c in suite.cells]
+    assert ids == ["tiny-bert--full--tweets", "tiny-bert--lora--tweets", "tiny-bert--ia3--tweets",
+                   "tiny-bert--qlora--tweets", "tiny-gpt2--lora--tweets"]
+    assert suite.output_dir == Path("results/smoke")
+    lora = suite.cells[1]
+    assert lora.method_params["r"] == 4 and lora.method_params["alpha"] == 8
+    assert lora.dataset["train_size"] == 96  # from [defaults.dataset]
+
+
+def test_merge_order_defaults_dataset_method_sweep(tmp_path):
+    suite = load_suite(write(tmp_path, BASE + """
+[methods.lora]
+training = { learning_rate = 5e-4 }
+sweep = { epochs = [1, 4] }
+"""))
+    assert [c.training["epochs"] for c in suite.cells] == [1, 4]
+    assert all(c.training["learning_rate"] == 5e-4 for c in suite.cells)
+    plain = load_suite(write(tmp_path, BASE + "[methods.full]\n")).cells[0]
+    assert plain.training["epochs"] == 2 and plain.training["learning_rate"] == 1e-4
+
+
+def test_sweep_expands_product_with_stable_distinct_ids(tmp_path):
+    text = BASE + """
+[methods.lora-sweep]
+method = "lora"
+sweep = { r = [4, 8], alpha = [8, 16, 32] }
+"""
+    cells = load_suite(write(tmp_path, text)).cells
+    assert len(cells) == 6
+    assert len({c.id for c in cells}) == 6
+    assert all(c.id.startswith("m--lora-sweep--d--") for c in cells)
+    assert {(c.method_params["r"], c.method_params["alpha"]) for c in cells} == {
+        (r, a) for r in (4, 8) for a in (8, 16, 32)}
+    again = load_suite(write(tmp_path, text)).cells
+    assert [c.id for c in again] == [c.id for c in cells]
+
+
+def test_matrices_and_exclusions(tmp_path):
+    suite = load_suite(write(tmp_path, BASE + """
+[models.m2]
+source = "tiny-gpt2"
+[methods.full]
+[methods.lora]
+[[matrix]]
+exclude = [{ model = "m2", method = "full" }]
+"""))
+    assert sorted(c.id for c in suite.cells) == ["m--full--d", "m--lora--d", "m2--lora--d"]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("[methods.lora]\nrank = 8\n", "unknown key 'rank'"),
+    ("[methods.lora]\ntraining = { learnig_rate = 1 }\n", "did you mean 'learning_rate'"),
+    ("[methods.x]\nmethod = 'lorra'\n", "unknown method 'lorra' (did you mean 'lora'?)"),
+    ("[methods.lora]\nr = 'eight'\n", "[methods.lora].r: expected an integer"),
+    ("[methods.lora]\nsweep = { r = 4 }\n", "sweep.r: expected a non-empty list"),
+    ("[methods.lora]\n[matrix]\nmodels = ['bert']\n", "unknown model 'bert'"),
+    ("[methods.lora]\n[trainig]\n", "unknown key 'trainig'"),
+    ("[methods.lora]\n[defaults.training.extra]\n", "unknown key 'extra'"),
+])
+def test_bad_suites_name_file_and_key(tmp_path, extra, expected):
+    path = write(tmp_path, BASE + extra)
+    with pytest.raises(BenchInputError) as error:
+        load_suite(path)
+    assert expected in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_validate_command_exit_codes(tmp_path, capsys):
+    assert main(["validate", str(REPO / "suites" / "smoke.toml")]) == 0
+    assert "tiny-bert--lora--tweets" in capsys.readouterr().out
+    broken = write(tmp_path, "[suite\nname=")
+    assert main(["validate", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "not valid TOML" in err and "Traceback" not in err
+    assert main(["validate", str(tmp_path / "missing.toml")]) == 2
