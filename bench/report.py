@@ -6,7 +6,7 @@ import io
 from collections import defaultdict
 from typing import Any, Iterable
 
-MB = 1024 * 1024
+MB = 1_000_000  # decimal megabytes, as model sizes are usually quoted
 
 
 def num(value: Any, digits: int = 4) -> str:
@@ -211,7 +211,19 @@ def deployment_table(r: dict) -> str:
                      num(get(v, "speedup", throughput), 2),
                      num(get(v, "metrics", "accuracy")), num(get(v, "metrics", "f1_macro")),
                      signed(get(v, "deltas", "f1_macro")), note])
-    return table(headers, rows) + best_variant_line(variants, throughput)
+    return table(headers, rows) + best_variant_line(variants, throughput) + recheck_line(variants)
+
+
+def recheck_line(variants: list[dict]) -> str:
+    """How much the reference's p50 moved when timed again at the end of the stage."""
+    reference = next((v for v in variants if v.get("latency_recheck")), None)
+    if reference is None:
+        return ""
+    moves = ", ".join(f"{num(100 * r['relative_difference'], 1)}% at batch {size}"
+                      for size, r in sorted(reference["latency_recheck"].items(),
+                                            key=lambda item: int(item[0])))
+    return (f"\nTiming stability: {reference['variant']} on {reference['backend']}, timed again "
+            f"at the end of the stage, moved its p50 by {moves}.\n")
 
 
 def best_variant_line(variants: list[dict], batch: str | None) -> str:

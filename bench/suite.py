@@ -18,13 +18,13 @@ from typing import Any
 
 from bench.errors import BenchInputError
 from bench.registry import COMPRESSIONS, METHODS, unknown_name_message
-from bench.specs import (DatasetSpec, ModelSpec, TrainingConfig, from_mapping,
+from bench.specs import (DatasetSpec, ModelSpec, TrainingConfig, check_type, from_mapping,
                          unknown_key_message)
 
 TOP_LEVEL_KEYS = ("suite", "defaults", "models", "datasets", "methods", "matrix", "deploy",
                   "compressions")
 SUITE_KEYS = ("name", "description", "output", "cpus_per_cell", "gpus_per_cell")
-MATRIX_KEYS = ("models", "datasets", "methods", "exclude")
+MATRIX_KEYS = ("models", "datasets", "methods", "exclude", "deploy")
 MATRIX_AXES = ("model", "dataset", "method")
 ENTRY_KEYS = ("method", "training", "sweep")  # method entries, besides the method's Params
 
@@ -105,10 +105,12 @@ class SuiteParser:
         for name_, entry in methods.items():
             self.check_method_entry(name_, entry)
         deploy, compressions = self.deployment()
-        cells = [cell for model_name, dataset_name, method_name in self.matrix(models, datasets, methods)
+        cells = [cell for (model_name, dataset_name, method_name), deploys
+                 in self.matrix(models, datasets, methods)
                  for cell in self.cells_for(name, models[model_name], datasets[dataset_name],
                                             dataset_name, method_name, methods[method_name],
-                                            defaults.get("training", {}), deploy, compressions)]
+                                            defaults.get("training", {}),
+                                            deploy if deploys else None, compressions)]
         unique = list({cell.id: cell for cell in cells}.values())
         if not unique:
             raise BenchInputError(f"{self.path}: the matrix is empty (everything excluded?)")
@@ -194,11 +196,14 @@ class SuiteParser:
             compressions[name] = dataclasses.asdict(params)
         return deploy, compressions
 
-    def matrix(self, models: dict, datasets: dict, methods: dict) -> list[tuple[str, str, str]]:
+    def matrix(self, models: dict, datasets: dict, methods: dict
+               ) -> list[tuple[tuple[str, str, str], bool]]:
+        """(model, dataset, method) names of every cell, and whether its matrix deploys it
+        (`deploy = false` in a [[matrix]] skips the [deploy] stage for its cells)."""
         matrices = self.raw.get("matrix", [{}])
         if isinstance(matrices, dict):
             matrices = [matrices]
-        combos: list[tuple[str, str, str]] = []
+        combos: list[tuple[tuple[str, str, str], bool]] = []
         for index, matrix in enumerate(matrices):
             where = self.where(f"matrix #{index + 1}" if len(matrices) > 1 else "matrix")
             check_keys(matrix, MATRIX_KEYS, where)
@@ -208,9 +213,10 @@ class SuiteParser:
             excludes = matrix.get("exclude", [])
             for rule in excludes:
                 check_keys(rule, MATRIX_AXES, f"{where}.exclude")
+            deploys = check_type(matrix.get("deploy", True), bool, f"{where}.deploy")
             for combo in itertools.product(*axes):
                 if not any(matches(rule, combo) for rule in excludes):
-                    combos.append(combo)
+                    combos.append((combo, deploys))
         return combos
 
     def axis(self, matrix: dict, key: str, declared: dict, where: str) -> list[str]:

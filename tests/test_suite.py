@@ -87,6 +87,23 @@ exclude = [{ model = "m2", method = "full" }]
     assert sorted(c.id for c in suite.cells) == ["m--full--d", "m--lora--d", "m2--lora--d"]
 
 
+def test_a_matrix_can_opt_out_of_deployment(tmp_path):
+    suite = load_suite(write(tmp_path, BASE + """
+[deploy]
+variants = [["int8"]]
+[methods.full]
+[methods.lora]
+[[matrix]]
+methods = ["full"]
+[[matrix]]
+methods = ["lora"]
+deploy = false
+"""))
+    deploy = {c.id: c.deploy for c in suite.cells}
+    assert deploy["m--full--d"]["variants"] == [["int8"]]
+    assert deploy["m--lora--d"] is None
+
+
 @pytest.mark.parametrize("extra, expected", [
     ("[methods.lora]\nrank = 8\n", "unknown key 'rank'"),
     ("[methods.lora]\ntraining = { learnig_rate = 1 }\n", "did you mean 'learning_rate'"),
@@ -95,6 +112,7 @@ exclude = [{ model = "m2", method = "full" }]
     ("[methods.lora]\nsweep = { r = 4 }\n", "sweep.r: expected a non-empty list"),
     ("[methods.lora]\n[matrix]\nmodels = ['bert']\n", "unknown model 'bert'"),
     ("[methods.lora]\n[trainig]\n", "unknown key 'trainig'"),
+    ("[methods.lora]\n[matrix]\ndeploy = 'no'\n", "deploy: expected true or false"),
     ("[methods.lora]\n[defaults.training.extra]\n", "unknown key 'extra'"),
 ])
 def test_bad_suites_name_file_and_key(tmp_path, extra, expected):

@@ -1,0 +1,201 @@
+"""The deployment stage on a tiny BERT: every variant x backend is built, checked, scored and
+timed; what cannot run is skipped with its reason; the figures have the shape the report and
+`bench compare` read."""
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from datasets import Dataset
+
+from bench.cli import main
+from bench.deploy import DeploySpec, deploy_cell
+from bench.errors import BenchInputError, VariantSkipped
+from bench.method import TaskInfo
+from bench.models import load_classifier, load_tokenizer
+from bench.registry import COMPRESSIONS
+from bench.specs import ModelSpec, TrainingConfig
+from bench.store import load_records
+from bench.train import finetune
+
+TASK = TaskInfo(["negative", "neutral", "positive"])
+WORDS = {0: "awful terrible worst hate", 1: "meeting noon bus table", 2: "love great happy best"}
+SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
+FAST = DeploySpec(variants=[["int8"], ["prune"], ["prune", "int8"], ["qat"], ["int8", "prune"]],
+                  batch_sizes=[1, 4], sequence_length=16, warmup_calls=1, min_calls=3,
+                  min_duration_s=0.0, eval_batch_size=16)
+
+
+def texts(n: int) -> tuple[list[str], list[int]]:
+    labels = [i % 3 for i in range(n)]
+    return [f"{WORDS[y].split()[i % 4]} {WORDS[y].split()[(i + 1) % 4]} item {i}"
+            for i, y in enumerate(labels)], labels
+
+
+def tokenized(tokenizer, n: int) -> Dataset:
+    text, labels = texts(n)
+    encoded = tokenizer(text, truncation=True, max_length=32)
+    return Dataset.from_dict({**encoded, "labels": labels})
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    """A briefly trained tiny BERT through FAST's variants on torch and onnxruntime."""
+    tokenizer = load_tokenizer(SPEC)
+    data = {"train": tokenized(tokenizer, 48), "validation": tokenized(tokenizer, 12),
+            "test": tokenized(tokenizer, 24)}
+    cfg = TrainingConfig(epochs=1, batch_size=8, learning_rate=1e-3, logging_steps=2,
+                         eval_each_epoch=False)
+    torch.manual_seed(0)
+    model = load_classifier(SPEC, TASK)
+    finetune(model, tokenizer, data, cfg, TASK, "cpu", 32)
+
+    def more_training(m, epochs, **overrides):
+        finetune(m, tokenizer, data, replace(cfg, **overrides), TASK, "cpu", 32, epochs=epochs)
+        return m
+
+    params = {"prune": COMPRESSIONS.get("prune").Params(ffn_ratio=0.5, round_to=8),
+              "qat": COMPRESSIONS.get("qat").Params(epochs=1, learning_rate=1e-4)}
+    workdir = tmp_path_factory.mktemp("deploy")
+    records = deploy_cell(model, tokenizer, TASK, data["test"], FAST, params, more_training,
+                          workdir, "cpu")
+    return {(r["variant"], r["backend"]): r for r in records}
+
+
+def test_every_variant_runs_on_both_backends(deployed):
+    expected = {(v, b) for v in ("fp32", "int8", "prune", "prune+int8", "qat", "int8+prune")
+                for b in ("torch", "onnxruntime")}
+    assert deployed.keys() == expected
+    for key, record in deployed.items():
+        if key[0] == "int8+prune":
+            continue
+        assert record["status"] == "ok", (key, record["reason"])
+        assert record["metrics"]["n"] == 24 and 0 <= record["metrics"]["f1_macro"] <= 1
+        assert record["footprint"]["file_bytes"] > 0
+        for size in ("1", "4"):
+            stats = record["latency"][size]
+            assert stats["calls"] >= 3 and stats["p50_ms"] > 0 and stats["cold_ms"] > 0
+            assert stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"] <= stats["max_ms"]
+            assert math.isclose(stats["samples_per_s"],
+                                int(size) * stats["calls"] / stats["duration_s"])
+        assert record["peak_memory"]["peak_rss_bytes"] >= record["peak_memory"]["rss_before_bytes"]
+        assert record["reference"] == "fp32/torch" and "f1_macro" in record["deltas"]
+
+
+def test_the_reference_is_timed_twice(deployed):
+    recheck = deployed[("fp32", "torch")]["latency_recheck"]
+    assert recheck.keys() == {"1", "4"}
+    for size, again in recheck.items():
+        first = deployed[("fp32", "torch")]["latency"][size]["p50_ms"]
+        assert math.isclose(again["relative_difference"], again["p50_ms"] / first - 1)
+
+
+def test_a_quantizer_must_end_its_chain(deployed):
+    for backend in ("torch", "onnxruntime"):
+        record = deployed[("int8+prune", backend)]
+        assert record["status"] == "skipped" and "must end its chain" in record["reason"]
+
+
+def test_onnx_export_matches_pytorch_and_records_what_ran(deployed):
+    fp32 = deployed[("fp32", "onnxruntime")]
+    assert fp32["onnx_max_abs_diff"] < 1e-4
+    info = fp32["backend_info"]
+    assert info["providers"] == ["CPUExecutionProvider"] and info["fell_back"] is False
+    assert info["threads"] == torch.get_num_threads()
+    # the same model, the same metrics, whichever runtime runs it
+    assert abs(fp32["metrics"]["accuracy"] - deployed[("fp32", "torch")]["metrics"]["accuracy"]) < 1e-9
+
+
+def test_int8_is_smaller_and_close_to_fp32(deployed):
+    for backend in ("torch", "onnxruntime"):
+        fp32, int8 = deployed[("fp32", backend)], deployed[("int8", backend)]
+        assert int8["footprint"]["total_bytes"] < fp32["footprint"]["total_bytes"]
+        assert int8["compression_info"]["int8"]["recipe"]
+        assert abs(int8["deltas"]["accuracy"]) <= 0.25
+    # ONNX Runtime quantizes the embeddings too: the tiny model's bulk
+    ort_fp32, ort_int8 = deployed[("fp32", "onnxruntime")], deployed[("int8", "onnxruntime")]
+    assert ort_int8["footprint"]["file_bytes"] < ort_fp32["footprint"]["file_bytes"] / 3
+
+
+def test_pruning_removes_ffn_channels_on_every_backend(deployed):
+    for variant in ("prune", "prune+int8"):
+        for backend in ("torch", "onnxruntime"):
+            info = deployed[(variant, backend)]["compression_info"]["prune"]
+            assert info["ffn"] == "128->64"
+            assert info["parameters_after"] < info["parameters_before"]
+    pruned, fp32 = deployed[("prune", "torch")], deployed[("fp32", "torch")]
+    assert pruned["footprint"]["parameters"] < fp32["footprint"]["parameters"]
+
+
+def test_qat_trains_then_converts(deployed):
+    info = deployed[("qat", "torch")]["compression_info"]["qat"]
+    assert info["epochs"] == 1 and info["seconds"] > 0
+    assert "int8" in deployed[("qat", "torch")]["backend_info"]["dtype"]
+    assert "int8" in deployed[("qat", "onnxruntime")]["backend_info"]["dtype"]
+
+
+@pytest.mark.parametrize("compression, params, backend, device, message", [
+    ("int8", None, "torch", "cuda", "CPU only"),
+    ("prune", {"ffn_ratio": 1.5}, "torch", "cpu", "ffn_ratio = 1.5"),
+    ("prune", {"ffn_ratio": 0.0}, "torch", "cpu", "nothing to prune"),
+    ("qat", None, "onnxruntime", "cpu", "training loop"),
+])
+def test_compressions_that_do_not_apply_say_why(compression, params, backend, device, message):
+    kind = COMPRESSIONS.get(compression)
+    with pytest.raises(VariantSkipped, match=message):
+        kind().check(kind.Params(**(params or {})), backend, device, can_finetune=False)
+
+
+def test_bad_deploy_settings_are_input_errors():
+    with pytest.raises(BenchInputError, match="batch_sizes"):
+        DeploySpec(batch_sizes=[0])
+
+
+SUITE = """
+[suite]
+name = "deploy"
+[defaults.training]
+epochs = 1
+batch_size = 16
+threads = 1
+baseline = false
+evaluate_before = false
+[defaults.dataset]
+train_size = 64
+validation_size = 16
+test_size = 32
+max_length = 32
+[models.tiny-bert]
+source = "tiny-bert"
+[datasets.tweets]
+source = "tweets"
+[methods.lora]
+r = 4
+[deploy]
+variants = [["int8"], ["prune"]]
+batch_sizes = [1, 8]
+sequence_length = 16
+warmup_calls = 1
+min_calls = 3
+min_duration_s = 0.0
+[compressions.prune]
+ffn_ratio = 0.25
+"""
+
+
+def test_a_suite_with_deploy_reports_a_compression_table(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("deploy.toml").write_text(SUITE)
+    assert main(["run", "deploy.toml"]) == 0
+    (record,) = load_records(tmp_path / "results" / "deploy")
+    variants = {(v["variant"], v["backend"]): v for v in record["deployment"]}
+    assert len(variants) == 6 and all(v["status"] == "ok" for v in variants.values())
+    assert variants[("prune", "torch")]["compression_info"]["prune"]["ffn"] == "128->96"
+    assert not (tmp_path / "results" / "deploy" / "artefacts" / record["cell_id"] / "deploy").exists()
+    capsys.readouterr()
+    assert main(["report", "results/deploy", "--md"]) == 0
+    report = capsys.readouterr().out
+    assert "### Compression and deployment (test split)" in report
+    assert "| prune+int8 |" not in report and "| int8 | onnxruntime | ok |" in report
+    assert "Timing stability: fp32 on torch" in report
