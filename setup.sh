@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Creates .venv and installs peft-bench with everything it needs (CPU build of torch).
-# Usage: ./setup.sh            (add EXTRAS=ray for the Ray executor)
+# Creates .venv and installs peft-bench with everything it needs, tests and Ray included.
+# Usage: ./setup.sh                 CPU machines (this project's default)
+#        ONNXRUNTIME=gpu ./setup.sh GPU machines: onnxruntime-gpu instead of onnxruntime
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-# torch first, pinned: a bare "torch" would pull a CUDA build of several GB.
+# torch first, pinned (constraints.txt): a bare "torch" would pull the newest release with
+# several GB of CUDA packages; on a GPU machine the same pin gives the CUDA build from PyPI.
 .venv/bin/python -m pip install -q -c constraints.txt torch
-extras="dev${EXTRAS:+,$EXTRAS}"
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[${extras}]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
+if [ "${ONNXRUNTIME:-cpu}" = gpu ]; then
+  # onnxruntime and onnxruntime-gpu install into the same folder and break each other: swap
+  # them, never add one to the other.
+  .venv/bin/python -m pip uninstall -q -y onnxruntime onnxruntime-gpu
+  .venv/bin/python -m pip install -q onnxruntime-gpu
+fi
 echo "peft-bench installed in .venv"

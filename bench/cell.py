@@ -74,6 +74,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
     from bench.baseline import tfidf_baseline
     from bench.data import prepare_dataset
     from bench.evaluate import evaluate
+    from bench.flops import training_compute
     from bench.inference import TorchPredictor, iterate_batches, labels_of
     from bench.models import count_parameters, load_tokenizer
     from bench.registry import METHODS
@@ -122,6 +123,9 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
     phases.enter("train")
     report = finetune(model, tokenizer, tokenized, cfg, data.task, device, data_spec.max_length)
     record["training"] = report.to_dict()
+    record["training"]["compute"] = training_compute(
+        model, report.tokens, report.train_time_s, record["device"]["name"],
+        report.precision).to_dict()
 
     phases.enter("evaluate")
     record["evaluation"]["validation"] = score(model, tokenized["validation"])

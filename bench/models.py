@@ -74,13 +74,23 @@ def train_byte_level_bpe(vocab_size: int = 1000):
     return bpe
 
 
-TINY_BUILDERS: dict[str, Callable[[Path], None]] = {
-    "tiny-bert": save_tiny_bert, "tiny-gpt2": save_tiny_gpt2}
-BUILTIN_MODELS: tuple[str, ...] = ("minilm", *TINY_BUILDERS)
+def save_bert_base_config(folder: Path) -> None:
+    """BERT-base's architecture (12 layers, hidden 768, 110M parameters) and uncased WordPiece
+    vocabulary (MiniLM's is the same), without weights: for speed and memory figures of a
+    model of that size where the hub cannot be reached. Use with `random_init = true`."""
+    AutoTokenizer.from_pretrained(minilm_path()).save_pretrained(folder)
+    BertConfig().save_pretrained(folder)
 
 
-def tiny_model_path(name: str) -> str:
-    """The tiny model's folder, built on first use. Built in a temporary folder and renamed into
+BUILT_MODELS: dict[str, Callable[[Path], None]] = {
+    "tiny-bert": save_tiny_bert, "tiny-gpt2": save_tiny_gpt2,
+    "bert-base-config": save_bert_base_config}
+CONFIG_ONLY = ("bert-base-config",)  # built-ins without weights: random_init only
+BUILTIN_MODELS: tuple[str, ...] = ("minilm", *BUILT_MODELS)
+
+
+def built_model_path(name: str) -> str:
+    """The built-in model's folder, built on first use. Built in a temporary folder and renamed into
     place, so a concurrent cell or an interrupted build never sees half a model."""
     models = cache_dir("models")
     folder = models / name
@@ -91,7 +101,7 @@ def tiny_model_path(name: str) -> str:
     try:
         with torch.random.fork_rng():
             torch.manual_seed(WEIGHTS_SEED)
-            TINY_BUILDERS[name](staging)
+            BUILT_MODELS[name](staging)
         with contextlib.suppress(OSError):  # another process won the race: its copy is as good
             os.replace(staging, folder)  # also replaces an empty folder
     finally:
@@ -104,8 +114,11 @@ def resolve_model_source(spec: ModelSpec) -> str:
     BenchInputError naming the model, so a suite fails before any cell runs."""
     if spec.source == "minilm":
         return minilm_path()
-    if spec.source in TINY_BUILDERS:
-        return tiny_model_path(spec.source)
+    if spec.source in BUILT_MODELS:
+        if spec.source in CONFIG_ONLY and not spec.random_init:
+            raise BenchInputError(f"model {spec.name!r}: the built-in {spec.source!r} is an "
+                                  "architecture without weights; set random_init = true")
+        return built_model_path(spec.source)
     folder = Path(spec.source).expanduser()
     if folder.is_dir():
         if not (folder / "config.json").is_file():

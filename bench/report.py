@@ -118,6 +118,8 @@ def training_table(r: dict) -> str:
     rows = [[k, training.get(k)] for k in TRAINING_KEYS if k in training]
     rows += [["train runtime (s)", num(report.get("runtime_s"), 1)],
              ["train samples/s (eval excluded)", num(report.get("samples_per_s"), 1)],
+             ["train tokens/s (real tokens, eval excluded)", num(report.get("tokens_per_s"), 0)],
+             ["achieved TFLOP/s (estimate) / MFU", compute_text(report.get("compute"))],
              ["optimizer steps", num(report.get("steps"))],
              ["best epoch", num(report.get("best_epoch"), 1)],
              ["peak RSS of the cell (MB)", mb(report.get("peak_rss_bytes"))]]
@@ -125,6 +127,15 @@ def training_table(r: dict) -> str:
         rows += [["CUDA max allocated / reserved (MB)", f"{mb(report['cuda_max_allocated_bytes'])} / "
                                                          f"{mb(report['cuda_max_reserved_bytes'])}"]]
     return table(["training argument", "value"], rows)
+
+
+def compute_text(compute: dict | None) -> str:
+    if not compute:
+        return "–"
+    mfu = compute.get("mfu")
+    return (f"{num(compute['achieved_tflops'], 3)} / "
+            + (f"{100 * mfu:.1f}% of {num(compute['peak_tflops'], 0)}" if mfu is not None
+               else "– (no known peak for this device and precision)"))
 
 
 METRIC_COLUMNS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_micro",

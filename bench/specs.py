@@ -19,8 +19,9 @@ from bench.errors import BenchInputError
 class ModelSpec:
     """Which pretrained model to fine-tune.
 
-    `source` is a built-in name (see bench/models.py: minilm, tiny-bert, tiny-gpt2), a local
-    folder, or a Hugging Face hub id (needs the network; HF_HUB_OFFLINE=1 fails fast).
+    `source` is a built-in name (see bench/models.py: minilm, tiny-bert, tiny-gpt2,
+    bert-base-config), a local folder, or a Hugging Face hub id (needs the network;
+    HF_HUB_OFFLINE=1 fails fast).
     """
 
     name: str

@@ -28,6 +28,9 @@ class TrainingReport:
     epochs: float
     steps: int
     samples_per_s: float  # training samples processed per second of training (eval excluded)
+    tokens: int  # real (unpadded) tokens trained on, epochs included
+    tokens_per_s: float
+    train_time_s: float  # runtime_s without the evaluation time
     steps_per_s: float
     precision: str
     padding: str
@@ -160,9 +163,12 @@ def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: Trainin
     train_time = max(runtime - eval_time, 1e-9)
     samples = len(data["train"]) * epochs if cfg.max_steps <= 0 else (
         cfg.max_steps * cfg.batch_size * cfg.gradient_accumulation_steps)
+    lengths = [len(ids) for ids in data["train"]["input_ids"]]
+    tokens = round(samples * sum(lengths) / max(len(lengths), 1))
     return TrainingReport(
         runtime_s=runtime, eval_time_s=eval_time, train_samples=len(data["train"]), epochs=epochs,
-        steps=output.global_step, samples_per_s=samples / train_time,
+        steps=output.global_step, samples_per_s=samples / train_time, tokens=tokens,
+        tokens_per_s=tokens / train_time, train_time_s=train_time,
         steps_per_s=output.global_step / train_time, precision=precision, padding=cfg.padding,
         best_epoch=keep_best.best_epoch, best_metric=keep_best.best,
         peak_rss_bytes=peak_rss_bytes(),

@@ -164,3 +164,12 @@ def test_count_parameters_counts_4bit_weights_at_their_real_size():
     assert count_parameters(fp32) == (fp32.num_parameters(),) * 2
     assert count_parameters(four_bit)[1] == fp32.num_parameters()
     assert sum(p.numel() for p in four_bit.parameters()) < fp32.num_parameters()  # packed
+
+
+def test_bert_base_config_is_an_architecture_for_random_init_only():
+    with pytest.raises(BenchInputError, match="set random_init = true"):
+        resolve_model_source(ModelSpec(name="b", source="bert-base-config"))
+    spec = ModelSpec(name="b", source="bert-base-config", random_init=True)
+    model = classifier_skeleton(spec, TaskInfo(["a", "b"]))
+    assert model.config.num_hidden_layers == 12 and model.config.hidden_size == 768
+    assert 109e6 < model.num_parameters() < 110e6

@@ -1,0 +1,91 @@
+"""pytest-benchmark regression checks: inference of each variant x backend on a tiny BERT.
+
+The default test run executes each once, untimed (`--benchmark-disable` in pyproject), as a
+smoke test. To time them and guard against regressions (see README, "Regression checks"):
+
+    pytest tests/benchmarks --benchmark-enable --benchmark-autosave
+    pytest tests/benchmarks --benchmark-enable --benchmark-compare --benchmark-compare-fail=median:15%
+"""
+import copy
+
+import pytest
+import torch
+from datasets import Dataset
+
+from bench.deploy import CompressionContext, DeploySpec, build_inputs
+from bench.method import TaskInfo
+from bench.models import load_classifier, load_tokenizer
+from bench.registry import BACKENDS, COMPRESSIONS
+from bench.specs import ModelSpec
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+THREADS = 2
+SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
+TASK = TaskInfo(["negative", "neutral", "positive"])
+TIMING = DeploySpec(batch_sizes=[1, 32], sequence_length=64)
+CASES = [("fp32", "torch"), ("int8", "torch"), ("prune", "torch"),
+         ("fp32", "onnxruntime"), ("int8", "onnxruntime"), ("prune", "onnxruntime")]
+
+
+@pytest.fixture(scope="module")
+def predictors(setup):
+    """Each variant x backend prepared once (an ONNX export takes seconds), for both batches."""
+    cache = {}
+
+    def get(variant: str, backend: str):
+        if (variant, backend) not in cache:
+            cache[(variant, backend)] = prepared(setup, variant, backend)
+        return cache[(variant, backend)]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    torch.set_num_threads(THREADS)
+    tokenizer = load_tokenizer(SPEC)
+    texts = [f"sample text number {i} about the weather and the news today" for i in range(64)]
+    data = Dataset.from_dict({**tokenizer(texts), "labels": [i % 3 for i in range(64)]})
+    inputs = build_inputs(data, tokenizer, TIMING)
+    torch.manual_seed(0)
+    model = load_classifier(SPEC, TASK).to(DEVICE).eval()
+    return model, inputs, tmp_path_factory.mktemp("bench")
+
+
+def prepared(setup, variant: str, backend_name: str):
+    model, inputs, workdir = setup
+    backend = BACKENDS.get(backend_name)()
+    backend.check(DEVICE)
+    quantizer = None
+    if variant == "int8":
+        int8 = COMPRESSIONS.get("int8")()
+        params = int8.Params()
+        int8.check(params, backend_name, DEVICE, can_finetune=False)
+        quantizer = int8.quantizer(params, backend_name)
+    elif variant == "prune":
+        prune = COMPRESSIONS.get("prune")()
+        example = {k: torch.from_numpy(v).to(DEVICE) for k, v in inputs.examples[-1].items()}
+        model, _ = prune.transform(copy.deepcopy(model), prune.Params(ffn_ratio=0.5),
+                                   CompressionContext(None, example, DEVICE))
+    return backend.prepare(model, inputs.examples, workdir / variant / backend_name, DEVICE,
+                           THREADS, quantizer)
+
+
+@pytest.mark.parametrize("batch_size", [1, 32])
+@pytest.mark.parametrize("variant, backend", CASES, ids=[f"{v}-{b}" for v, b in CASES])
+def test_inference(benchmark, setup, predictors, variant, backend, batch_size):
+    if variant == "int8" and backend == "torch" and DEVICE == "cuda":
+        pytest.skip("dynamic int8 in PyTorch runs on CPU only")
+    predictor = predictors(variant, backend)
+    batch = setup[1].timed[batch_size]
+    synchronize = predictor.synchronize or (lambda: None)
+
+    def infer():
+        logits = predictor(batch)
+        synchronize()
+        return logits
+
+    benchmark.extra_info.update(device=DEVICE, threads=THREADS, sequence_length=64,
+                                file_bytes=predictor.file_bytes)
+    logits = benchmark(infer)
+    assert logits.shape == (batch_size, TASK.num_labels)
