@@ -75,7 +75,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
     from bench.data import prepare_dataset
     from bench.evaluate import evaluate
     from bench.flops import training_compute
-    from bench.inference import TorchPredictor, iterate_batches, labels_of
+    from bench.inference import TorchPredictor, by_length, iterate_batches, labels_of
     from bench.models import count_parameters, load_tokenizer
     from bench.registry import METHODS
     from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
@@ -89,6 +89,10 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
     device = resolve_device(cfg.device)
     record["device"] = {"type": device, "torch_threads": torch.get_num_threads(),
                         "name": torch.cuda.get_device_name(0) if device == "cuda" else None}
+    if device == "cuda":
+        from bench.environment import gpu_check
+
+        record["device"]["gpu_check"] = gpu_check()
     method = METHODS.get(cell.method)
     method.check_available(device)
     params = method.Params(**cell.method_params)
@@ -100,10 +104,12 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
     tokenizer = load_tokenizer(model_spec)
     tokenized = tokenize_splits(data, tokenizer, data_spec.max_length)
     test = tokenized["test"]
+    sorted_splits = {"validation": by_length(tokenized["validation"]), "test": by_length(test)}
 
-    def score(model, split=test) -> dict:
-        batches = iterate_batches(split, tokenizer, cfg.eval_batch_size)
-        return evaluate(TorchPredictor(model, device), batches, labels_of(split), data.task)
+    def score(model, split: str = "test") -> dict:
+        rows = sorted_splits[split]
+        batches = iterate_batches(rows, tokenizer, cfg.eval_batch_size)
+        return evaluate(TorchPredictor(model, device), batches, labels_of(rows), data.task)
 
     if cfg.baseline:
         phases.enter("baseline")
@@ -128,7 +134,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
         report.precision).to_dict()
 
     phases.enter("evaluate")
-    record["evaluation"]["validation"] = score(model, tokenized["validation"])
+    record["evaluation"]["validation"] = score(model, "validation")
     record["evaluation"]["test"] = score(model)
     record["examples"] = inference_examples(model, tokenizer, data, device, cfg.inference_examples)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -69,7 +70,8 @@ def cmd_run(args, console: Console) -> int:
     from bench.suite import load_suite
 
     suite = load_suite(args.suite)
-    summary = run_suite(suite, make_executor(args), force=args.force, console=console,
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    summary = run_suite(suite, make_executor(args, suite), force=args.force, console=console,
                         only=args.only)
     console.print(f"results in {suite.output_dir}; report: bench report {suite.output_dir} --md")
     if summary.interrupted:
@@ -77,13 +79,20 @@ def cmd_run(args, console: Console) -> int:
     return 1 if summary.failed else 0
 
 
-def make_executor(args):
+def stop_like_ctrl_c(signum, frame) -> None:
+    """SIGTERM (a scheduler, `kill`, a CI timeout) stops a run as Ctrl-C does: the running
+    cells are stopped and the finished ones kept."""
+    raise KeyboardInterrupt
+
+
+def make_executor(args, suite):
     from bench.executors import LocalExecutor
 
     if args.executor == "ray":
         from bench.ray_executor import RayExecutor
 
-        return RayExecutor(address=args.address, num_cpus=args.workers)
+        return RayExecutor(address=args.address, num_cpus=args.workers,
+                           cpus_per_cell=suite.cpus_per_cell, gpus_per_cell=suite.gpus_per_cell)
     return LocalExecutor()
 
 

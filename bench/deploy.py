@@ -32,12 +32,13 @@ from datasets import Dataset
 from bench.backends import Backend, Batch, Predictor, Quantizer, to_torch
 from bench.errors import BenchInputError, VariantSkipped
 from bench.evaluate import evaluate
-from bench.inference import MODEL_INPUTS, iterate_batches, labels_of
+from bench.inference import MODEL_INPUTS, by_length, iterate_batches, labels_of
 from bench.measure import LatencyTracker, MemoryTracker, apply_threads
 from bench.method import TaskInfo
 
 REFERENCE = "fp32"
 COMPARED_METRICS = ("accuracy", "f1_macro", "f1_micro")
+MEMORY_CALLS = 3  # calls per batch size while the peak memory of inference is sampled
 
 
 @dataclass
@@ -145,9 +146,8 @@ class DeployInputs:
 
 
 def build_inputs(test_data: Dataset, tokenizer, spec: DeploySpec) -> DeployInputs:
-    data = test_data.select(range(min(spec.eval_samples or len(test_data), len(test_data))))
-    lengths = np.array([len(ids) for ids in data["input_ids"]])
-    data = data.select(np.argsort(lengths, kind="stable").tolist())
+    data = by_length(test_data.select(range(min(spec.eval_samples or len(test_data),
+                                                 len(test_data)))))
     timed = {size: fixed_batch(data, tokenizer, size, spec.sequence_length)
              for size in spec.batch_sizes}
     trace = fixed_batch(data, tokenizer, max(2, *spec.batch_sizes), spec.sequence_length)
@@ -286,13 +286,19 @@ class VariantRunner:
         return quantizer
 
     def time(self, predictor: Predictor) -> tuple[dict, dict]:
-        """Latency per batch size, and the peak memory over all of them."""
+        """Latency per batch size, then the peak memory of a few calls of each size: measured
+        apart, so that the memory sampler's thread never competes with the timed calls."""
         tracker = LatencyTracker(self.spec.warmup_calls, self.spec.min_calls,
                                  self.spec.min_duration_s, predictor.synchronize)
+        latency = {str(size): tracker.measure(lambda batch=batch: predictor(batch), size,
+                                              self.spec.sequence_length).to_dict()
+                   for size, batch in self.inputs.timed.items()}
         with MemoryTracker(cuda=predictor.cuda_memory_visible) as memory:
-            latency = {str(size): tracker.measure(lambda batch=batch: predictor(batch), size,
-                                                  self.spec.sequence_length).to_dict()
-                       for size, batch in self.inputs.timed.items()}
+            for batch in self.inputs.timed.values():
+                for _ in range(MEMORY_CALLS):
+                    predictor(batch)
+                    if predictor.synchronize:
+                        predictor.synchronize()
         return latency, memory.result.to_dict()
 
 

@@ -72,3 +72,29 @@ def hardware() -> dict:
 
 def describe_environment() -> dict:
     return {"versions": library_versions(), "git": git_state(), "hardware": hardware()}
+
+
+BUSY_GPU_BYTES = 1 << 30  # more than this in use before the cell allocates anything: not idle
+
+
+def gpu_check() -> dict:
+    """Is the GPU idle before the cell measures on it? Memory already in use (by other
+    processes: this one has allocated nothing yet) and, where NVML answers, utilisation. A busy
+    GPU does not stop the cell; its figures are marked as taken on a shared device."""
+    import torch
+
+    free, total = torch.cuda.mem_get_info()
+    check = {"memory_used_bytes": total - free, "memory_total_bytes": total,
+             "utilization_pct": None}
+    try:
+        check["utilization_pct"] = torch.cuda.utilization()
+    except Exception:  # NVML missing (pynvml not installed) or unsupported
+        pass
+    busy = check["memory_used_bytes"] > BUSY_GPU_BYTES or (check["utilization_pct"] or 0) > 10
+    check["idle"] = not busy
+    if busy:
+        check["warning"] = (f"GPU not idle before the cell: {check['memory_used_bytes'] / 2**20:.0f}"
+                            f" MiB in use, utilisation {check['utilization_pct']}%; speed and "
+                            "memory figures may be off")
+    return check
+

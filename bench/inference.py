@@ -24,6 +24,13 @@ def iterate_batches(dataset: Dataset, tokenizer, batch_size: int,
         yield {c: np.asarray(padded[c], dtype=np.int64) for c in columns}
 
 
+def by_length(dataset: Dataset) -> Dataset:
+    """Rows sorted by token count (stable): batches then pad little, and every metric, which
+    does not depend on row order, stays the same."""
+    lengths = np.array([len(ids) for ids in dataset["input_ids"]])
+    return dataset.select(np.argsort(lengths, kind="stable").tolist())
+
+
 def labels_of(dataset: Dataset) -> np.ndarray:
     return np.asarray(dataset["labels"])
 

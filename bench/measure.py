@@ -3,6 +3,7 @@ render themselves with `to_dict()`, so that every backend and variant is measure
 code and recorded in the same shape."""
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import statistics
@@ -65,8 +66,14 @@ class LatencyTracker:
         for _ in range(self.warmup_calls):
             call()
         times: list[float] = []
-        while len(times) < self.min_calls or sum(times) < self.min_duration_s:
-            times.append(self._time_once(call))
+        collecting = gc.isenabled()
+        gc.disable()  # as timeit does: a collection pause is not the model's latency
+        try:
+            while len(times) < self.min_calls or sum(times) < self.min_duration_s:
+                times.append(self._time_once(call))
+        finally:
+            if collecting:
+                gc.enable()
         return summarise(times, cold, batch_size, sequence_length, self.warmup_calls)
 
     def _time_once(self, call: Callable[[], Any]) -> float:

@@ -109,7 +109,7 @@ def configuration_table(r: dict) -> str:
 
 TRAINING_KEYS = ("learning_rate", "epochs", "batch_size", "gradient_accumulation_steps",
                  "weight_decay", "scheduler", "warmup_ratio", "warmup_steps", "precision",
-                 "padding", "keep_best", "metric_for_best", "seed")
+                 "padding", "sampling", "keep_best", "metric_for_best", "seed")
 
 
 def training_table(r: dict) -> str:
@@ -202,7 +202,7 @@ def deployment_table(r: dict) -> str:
     if not variants:
         return ""
     batch_sizes = sorted({int(b) for v in variants for b in (v.get("latency") or {})})
-    throughput = str(max(batch_sizes)) if batch_sizes else None
+    throughput = throughput_batch(variants)
     latency_batch = str(min(batch_sizes)) if batch_sizes else None
     headers = ["variant", "backend", "status", "size MB", f"p50 ms (b={latency_batch})",
                f"p95 ms (b={latency_batch})", f"p50 ms (b={throughput})",
@@ -222,7 +222,23 @@ def deployment_table(r: dict) -> str:
                      num(get(v, "speedup", throughput), 2),
                      num(get(v, "metrics", "accuracy")), num(get(v, "metrics", "f1_macro")),
                      signed(get(v, "deltas", "f1_macro")), note])
-    return table(headers, rows) + best_variant_line(variants, throughput) + recheck_line(variants)
+    return (table(headers, rows) + best_variant_line(variants, throughput)
+            + training_note(variants) + recheck_line(variants))
+
+
+def training_note(variants: list[dict]) -> str:
+    """Compressions that train further (pruning recovery, QAT) change F1 by that training too."""
+    epochs = {}
+    for v in variants:
+        info = v.get("compression_info") or {}
+        if get(info, "prune", "recovery_epochs"):
+            epochs["prune"] = f"prune: {num(info['prune']['recovery_epochs'], 1)} recovery epoch(s)"
+        if get(info, "qat", "epochs"):
+            epochs["qat"] = f"qat: {num(info['qat']['epochs'], 1)} fake-quantized epoch(s)"
+    if not epochs:
+        return ""
+    return (f"\nFurther training after the fine-tuned model ({'; '.join(epochs.values())}) is part "
+            "of those variants' Δ F1.\n")
 
 
 def recheck_line(variants: list[dict]) -> str:
@@ -237,16 +253,51 @@ def recheck_line(variants: list[dict]) -> str:
             f"at the end of the stage, moved its p50 by {moves}.\n")
 
 
+def within_one_point(variants: list[dict], batch: str | None) -> list[dict]:
+    """Variants that ran, were timed at `batch` and lost at most 1 point of F1 macro."""
+    return [v for v in variants if v.get("status") == "ok"
+            and (get(v, "deltas", "f1_macro") or 0) >= -0.01 and get(v, "latency", batch, "p50_ms")]
+
+
+def throughput_batch(variants: list[dict]) -> str | None:
+    sizes = [int(b) for v in variants for b in (v.get("latency") or {})]
+    return str(max(sizes)) if sizes else None
+
+
 def best_variant_line(variants: list[dict], batch: str | None) -> str:
     """The fastest variant within 1 point of F1 of the uncompressed model."""
-    ok = [v for v in variants if v.get("status") == "ok"
-          and (get(v, "deltas", "f1_macro") or 0) >= -0.01 and get(v, "latency", batch, "p50_ms")]
+    ok = within_one_point(variants, batch)
     if not ok:
         return ""
     best = min(ok, key=lambda v: v["latency"][batch]["p50_ms"])
     return (f"\nBest within 1 point of F1: **{best['variant']} on {best['backend']}**, "
             f"{num(get(best, 'speedup', batch), 2)}x at batch {batch}, "
             f"{mb(get(best, 'footprint', 'file_bytes'))} MB, Δ F1 {signed(get(best, 'deltas', 'f1_macro'))}.\n")
+
+
+def compression_summary_table(records: list[dict]) -> str:
+    """Per deployed cell: the reference, and the fastest and the smallest variant within 1
+    point of F1 macro of it (speed at the throughput batch)."""
+    rows = []
+    for r in records:
+        variants = r.get("deployment") or []
+        batch = throughput_batch(variants)
+        reference = next((v for v in variants if v.get("chain") == [] and v.get("status") == "ok"), None)
+        ok = within_one_point(variants, batch)
+        if reference is None or not ok:
+            continue
+        fastest = min(ok, key=lambda v: v["latency"][batch]["p50_ms"])
+        smallest = min(ok, key=lambda v: get(v, "footprint", "file_bytes") or float("inf"))
+        rows.append([label(r), f"{reference['backend']}, {mb(get(reference, 'footprint', 'file_bytes'))} MB, "
+                     f"{num(get(reference, 'latency', batch, 'p50_ms'), 1)} ms",
+                     f"{fastest['variant']} / {fastest['backend']}: {num(get(fastest, 'speedup', batch), 2)}x, "
+                     f"Δ F1 {signed(get(fastest, 'deltas', 'f1_macro'))}",
+                     f"{smallest['variant']} / {smallest['backend']}: {mb(get(smallest, 'footprint', 'file_bytes'))} MB, "
+                     f"{num(get(smallest, 'speedup', batch), 2)}x, Δ F1 {signed(get(smallest, 'deltas', 'f1_macro'))}"])
+    if not rows:
+        return ""
+    return table(["cell", "fp32 reference (size, p50 at the throughput batch)",
+                  "fastest within 1 pt F1", "smallest within 1 pt F1"], rows)
 
 
 def cell_section(r: dict) -> str:
@@ -268,8 +319,11 @@ def environment_line(records: list[dict]) -> str:
     libs = ", ".join(f"{k} {versions[k]}" for k in ("torch", "transformers", "peft", "onnxruntime")
                      if k in versions)
     hw = get(r, "environment", "hardware") or {}
+    busy = [x["cell_id"] for x in records if get(x, "device", "gpu_check", "idle") is False]
+    warning = (f"\n**Warning:** the GPU was not idle when {len(busy)} cell(s) started "
+               f"({', '.join(busy)}): their speed and memory figures may be off.\n" if busy else "")
     return (f"Hardware: {hw.get('gpu') or hw.get('cpu')} ({hw.get('cpu_count')} cores), "
-            f"{get(r, 'device', 'torch_threads')} torch threads. Libraries: {libs}.\n")
+            f"{get(r, 'device', 'torch_threads')} torch threads. Libraries: {libs}.\n" + warning)
 
 
 def render_markdown(records: list[dict]) -> str:
@@ -280,6 +334,9 @@ def render_markdown(records: list[dict]) -> str:
              f"{len(ok)} finished cell(s), {len(failed)} failed.\n"]
     if ok:
         parts += [environment_line(ok), "\n## Summary\n", summary_table(ok)]
+        compression = compression_summary_table(ok)
+        if compression:
+            parts += ["\n## Compression trade-offs\n", compression]
     if failed:
         parts += ["\n## Failed cells\n", failed_table(failed)]
     parts += ["\n" + cell_section(r) for r in ok]

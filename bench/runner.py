@@ -96,7 +96,7 @@ def print_summary(summary: RunSummary, console: Console) -> None:
     table = Table(title="Run summary", show_lines=False)
     for column in ("cell", "status", "test acc", "test F1 macro", "TF-IDF F1", "train s",
                    "reason"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # long cell ids wrap rather than vanish
     for record in summary.records:
         test = (record.get("evaluation") or {}).get("test") or {}
         baseline = ((record.get("baseline") or {}).get("test") or {}).get("f1_macro")

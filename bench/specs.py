@@ -73,6 +73,9 @@ class TrainingConfig:
     max_steps: int = -1
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"  # auto: bf16/fp16 on CUDA
     padding: Literal["dynamic", "max_length"] = "dynamic"
+    # group_by_length: batches of similar lengths (in random order), so that dynamic padding
+    # pads little; "random" is the plain shuffle
+    sampling: Literal["random", "group_by_length"] = "random"
     eval_each_epoch: bool = True
     keep_best: bool = True
     metric_for_best: str = "f1_macro"

@@ -15,6 +15,7 @@ from transformers import (DataCollatorWithPadding, Trainer, TrainerCallback, Tra
 
 from bench.errors import CellFailed
 from bench.evaluate import compute_metrics
+from bench.inference import by_length
 from bench.measure import peak_rss_bytes
 from bench.method import TaskInfo
 from bench.specs import TrainingConfig
@@ -34,6 +35,7 @@ class TrainingReport:
     steps_per_s: float
     precision: str
     padding: str
+    sampling: str
     best_epoch: float | None
     best_metric: float | None
     peak_rss_bytes: int
@@ -144,12 +146,14 @@ def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: Trainin
             logging_steps=cfg.logging_steps, logging_first_step=True, seed=cfg.seed,
             logging_nan_inf_filter=False,  # the default hides NaN losses from NanGuard
             report_to=cfg.report_to or "none", bf16=precision == "bf16", fp16=precision == "fp16",
+            train_sampling_strategy=cfg.sampling,
             use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True,
             remove_unused_columns=True)
         keep_best = KeepBest(model, cfg.metric_for_best)
         callbacks = [NanGuard()] + ([keep_best] if cfg.keep_best and evaluate_each_epoch else [])
+        validation = by_length(data["validation"]) if evaluate_each_epoch else None
         trainer = Trainer(model=model, args=args, train_dataset=data["train"],
-                          eval_dataset=data["validation"] if evaluate_each_epoch else None,
+                          eval_dataset=validation,
                           data_collator=collator(tokenizer, cfg.padding, max_length),
                           compute_metrics=scalar_metrics(task), callbacks=callbacks)
         if device == "cuda":
@@ -170,6 +174,7 @@ def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: Trainin
         steps=output.global_step, samples_per_s=samples / train_time, tokens=tokens,
         tokens_per_s=tokens / train_time, train_time_s=train_time,
         steps_per_s=output.global_step / train_time, precision=precision, padding=cfg.padding,
+        sampling=cfg.sampling,
         best_epoch=keep_best.best_epoch, best_metric=keep_best.best,
         peak_rss_bytes=peak_rss_bytes(),
         cuda_max_allocated_bytes=torch.cuda.max_memory_allocated() if device == "cuda" else None,

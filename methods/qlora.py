@@ -32,7 +32,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 @dataclass
 class QLoraParams(LoraParams):
     """LoRA's keys plus the quantisation. compute_dtype "auto": float32 on CPU (no fast
-    half-precision matmul there), bfloat16 on CUDA."""
+    half-precision matmul there), bfloat16 on CUDA (float16 on GPUs without bf16)."""
 
     double_quant: bool = True
     compute_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -40,7 +40,9 @@ class QLoraParams(LoraParams):
 
 def compute_dtype(params: QLoraParams, device: str) -> torch.dtype:
     if params.compute_dtype == "auto":
-        return torch.bfloat16 if device == "cuda" else torch.float32
+        if device != "cuda":
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return DTYPES[params.compute_dtype]
 
 

@@ -7,44 +7,28 @@ from pathlib import Path
 
 import pytest
 import torch
-from datasets import Dataset
 
 from bench.cli import main
 from bench.deploy import DeploySpec, deploy_cell
 from bench.errors import BenchInputError, VariantSkipped
-from bench.method import TaskInfo
 from bench.models import load_classifier, load_tokenizer
 from bench.registry import COMPRESSIONS
 from bench.specs import ModelSpec, TrainingConfig
 from bench.store import load_records
 from bench.train import finetune
+from toy import TASK, splits
 
-TASK = TaskInfo(["negative", "neutral", "positive"])
-WORDS = {0: "awful terrible worst hate", 1: "meeting noon bus table", 2: "love great happy best"}
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
 FAST = DeploySpec(variants=[["int8"], ["prune"], ["prune", "int8"], ["qat"], ["int8", "prune"]],
                   batch_sizes=[1, 4], sequence_length=16, warmup_calls=1, min_calls=3,
                   min_duration_s=0.0, eval_batch_size=16)
 
 
-def texts(n: int) -> tuple[list[str], list[int]]:
-    labels = [i % 3 for i in range(n)]
-    return [f"{WORDS[y].split()[i % 4]} {WORDS[y].split()[(i + 1) % 4]} item {i}"
-            for i, y in enumerate(labels)], labels
-
-
-def tokenized(tokenizer, n: int) -> Dataset:
-    text, labels = texts(n)
-    encoded = tokenizer(text, truncation=True, max_length=32)
-    return Dataset.from_dict({**encoded, "labels": labels})
-
-
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     """A briefly trained tiny BERT through FAST's variants on torch and onnxruntime."""
     tokenizer = load_tokenizer(SPEC)
-    data = {"train": tokenized(tokenizer, 48), "validation": tokenized(tokenizer, 12),
-            "test": tokenized(tokenizer, 24)}
+    data = splits(tokenizer)
     cfg = TrainingConfig(epochs=1, batch_size=8, learning_rate=1e-3, logging_steps=2,
                          eval_each_epoch=False)
     torch.manual_seed(0)

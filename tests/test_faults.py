@@ -122,12 +122,13 @@ def test_sigkill_mid_cell_loses_nothing_and_a_rerun_completes(tmp_path):
     assert "1 finished cell(s) skipped" in (tmp_path / "run.log").read_text()
 
 
-def test_ctrl_c_exits_130_keeps_finished_cells_and_stops_the_running_one(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_exits_130_keeps_finished_cells_and_stops_the_running_one(tmp_path, stop):
     results = tmp_path / "results" / "drill"
     runner = start_run(tmp_path)
     running = wait_for(lambda: second_cell_running(runner, results), runner, "the second cell")
     scratch = [Path(command_line(c).split()[-3]).parent for c in running]  # the cell's temporary folder
-    os.killpg(runner.pid, signal.SIGINT)
+    os.kill(runner.pid, stop)
     assert runner.wait(timeout=30) == 130
     gone, alive = psutil.wait_procs(running, timeout=5)
     assert not alive, f"orphan cell process(es): {[p.pid for p in alive]}"

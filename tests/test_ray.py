@@ -15,35 +15,9 @@ SMOKE = Path(__file__).resolve().parent.parent / "suites" / "smoke.toml"
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="ray is not installed (pip install 'peft-bench[ray]')")
 
-# Four cheap cells: tiny random BERT, 64 training texts, one epoch, one thread each, and none of
-# the extras (TF-IDF floor, scoring before training), so that a cell is mostly its own start-up.
-FOUR_CELLS = """
-[suite]
-name = "four"
-[defaults.training]
-epochs = 1
-batch_size = 16
-threads = 1
-baseline = false
-evaluate_before = false
-inference_examples = 0
-[defaults.dataset]
-train_size = 64
-validation_size = 16
-test_size = 32
-max_length = 32
-[models.tiny-bert]
-source = "tiny-bert"
-[datasets.tweets]
-source = "tweets"
-[methods.full]
-[methods.lora]
-r = 4
-[methods.ia3]
-[methods.lora-r8]
-method = "lora"
-r = 8
-"""
+# Four cheap cells (tiny random BERT, 64 training texts, one thread each), so that a cell is
+# mostly its own start-up.
+SCALEOUT = Path(__file__).resolve().parent.parent / "suites" / "scaleout.toml"
 
 
 def interval(record: dict) -> tuple[datetime, datetime]:
@@ -56,9 +30,8 @@ def test_two_workers_run_cells_at_once_and_every_record_is_stored(tmp_path, monk
     import ray
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "four.toml").write_text(FOUR_CELLS)
-    assert main(["run", "four.toml", "--executor", "ray", "--workers", "2"]) == 0
-    files = sorted((tmp_path / "results" / "four").glob("*.json"))
+    assert main(["run", str(SCALEOUT), "--executor", "ray", "--workers", "2"]) == 0
+    files = sorted((tmp_path / "results" / "scaleout").glob("*.json"))
     records = [json.loads(path.read_text()) for path in files]
     assert [r["cell_id"] for r in records] == [
         "tiny-bert--full--tweets", "tiny-bert--ia3--tweets", "tiny-bert--lora--tweets",
