@@ -127,7 +127,8 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
         record["evaluation"]["before"] = score(model)
 
     phases.enter("train")
-    report = finetune(model, tokenizer, tokenized, cfg, data.task, device, data_spec.max_length)
+    report = finetune(model, tokenizer, tokenized, cfg, data.task, device, data_spec.max_length,
+                      log_dir=artefact_dir / "training-logs" if cfg.report_to else None)
     record["training"] = report.to_dict()
     record["training"]["compute"] = training_compute(
         model, report.tokens, report.train_time_s, record["device"]["name"],

@@ -45,12 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="differences per cell between two result folders; exit 1 on regression")
     compare.add_argument("baseline", type=Path)
     compare.add_argument("new", type=Path)
-    compare.add_argument("--max-f1-drop", type=float, default=0.01,
+    compare.add_argument("--suite", type=Path,
+                         help="take the thresholds from this suite's [compare] table")
+    compare.add_argument("--max-f1-drop", type=float,
                          help="largest allowed drop of test F1 macro (absolute, default 0.01)")
-    compare.add_argument("--max-accuracy-drop", type=float, default=0.01)
-    compare.add_argument("--max-latency-increase", type=float, default=0.15,
+    compare.add_argument("--max-accuracy-drop", type=float, help="absolute, default 0.01")
+    compare.add_argument("--max-latency-increase", type=float,
                          help="largest allowed relative increase of p50 latency (default 0.15)")
-    compare.add_argument("--max-size-increase", type=float, default=0.05)
+    compare.add_argument("--max-size-increase", type=float, help="relative, default 0.05")
     compare.add_argument("--md", action="store_true", help="print the table as Markdown")
     return parser
 
@@ -139,9 +141,16 @@ def cmd_report(args, console: Console) -> int:
 
 
 def cmd_compare(args, console: Console) -> int:
-    from bench.compare import run_compare
+    from dataclasses import fields, replace
 
-    return run_compare(args, console)
+    from bench.compare import run_compare
+    from bench.specs import CompareThresholds
+    from bench.suite import load_suite
+
+    thresholds = load_suite(args.suite).compare if args.suite else CompareThresholds()
+    given = {f.name: getattr(args, f.name) for f in fields(CompareThresholds)
+             if getattr(args, f.name) is not None}
+    return run_compare(args.baseline, args.new, replace(thresholds, **given), args.md, console)
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "report": cmd_report,

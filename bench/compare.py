@@ -7,7 +7,6 @@ are compared in absolute points, latency and size on disk relative to the baseli
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from rich.table import Table
 
 from bench.errors import BenchInputError
 from bench.report import table as markdown_table
+from bench.specs import CompareThresholds
 from bench.store import load_records
 
 FINE_TUNED = "fine-tuned"  # the target name of the cell's own model (not a deployment variant)
@@ -72,12 +72,12 @@ class Row:
                 f"{show(self.new, self.metric)} ({how})")
 
 
-def rules_from(args: argparse.Namespace) -> dict[str, Rule]:
+def rules_from(limits: CompareThresholds) -> dict[str, Rule]:
     """The rule of each metric kind (the metric's name up to its first space)."""
-    return {"accuracy": Rule(True, False, args.max_accuracy_drop),
-            "F1": Rule(True, False, args.max_f1_drop),
-            "p50": Rule(False, True, args.max_latency_increase),
-            "disk": Rule(False, True, args.max_size_increase)}
+    return {"accuracy": Rule(True, False, limits.max_accuracy_drop),
+            "F1": Rule(True, False, limits.max_f1_drop),
+            "p50": Rule(False, True, limits.max_latency_increase),
+            "disk": Rule(False, True, limits.max_size_increase)}
 
 
 def load_side(folder: Path) -> dict[str, dict]:
@@ -218,10 +218,11 @@ def render_markdown(rows: list[Row]) -> str:
                             f"**{verdict(r)}**" if r.regression else verdict(r)] for r in rows])
 
 
-def run_compare(args: argparse.Namespace, console: Console) -> int:
+def run_compare(baseline: Path, new: Path, limits: CompareThresholds, markdown: bool,
+                console: Console) -> int:
     """Print the differences (stdout) and one line per regression (console); 1 on regression."""
-    rows = compare_cells(load_side(args.baseline), load_side(args.new), rules_from(args))
-    if args.md:
+    rows = compare_cells(load_side(baseline), load_side(new), rules_from(limits))
+    if markdown:
         sys.stdout.write(render_markdown(rows))
     else:
         Console(file=sys.stdout).print(*render_rich(rows))
@@ -229,7 +230,7 @@ def run_compare(args: argparse.Namespace, console: Console) -> int:
     for row in regressions:
         console.print(f"[red]regression:[/] {row.summary()}", highlight=False, soft_wrap=True)
     if regressions:
-        console.print(f"[red]{len(regressions)} regression(s)[/] against {args.baseline}")
+        console.print(f"[red]{len(regressions)} regression(s)[/] against {baseline}")
         return 1
-    console.print(f"[green]no regression[/] against {args.baseline}")
+    console.print(f"[green]no regression[/] against {baseline}")
     return 0

@@ -14,14 +14,19 @@ LIBRARIES = ("torch", "transformers", "peft", "accelerate", "datasets", "bitsand
              "peft-bench")
 
 
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
+def installed_versions(*packages: str) -> dict[str, str]:
+    """Versions of the packages that are installed (the others are left out)."""
+    found = {}
+    for package in packages:
         try:
-            versions[name] = importlib.metadata.version(name)
+            found[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             pass
-    return versions
+    return found
+
+
+def library_versions() -> dict[str, str]:
+    return {"python": platform.python_version(), **installed_versions(*LIBRARIES)}
 
 
 def git_state(repo: Path | None = None) -> dict:

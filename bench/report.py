@@ -282,22 +282,35 @@ def compression_summary_table(records: list[dict]) -> str:
     for r in records:
         variants = r.get("deployment") or []
         batch = throughput_batch(variants)
-        reference = next((v for v in variants if v.get("chain") == [] and v.get("status") == "ok"), None)
+        reference = next((v for v in variants
+                          if v.get("chain") == [] and v.get("status") == "ok"), None)
         ok = within_one_point(variants, batch)
         if reference is None or not ok:
             continue
         fastest = min(ok, key=lambda v: v["latency"][batch]["p50_ms"])
         smallest = min(ok, key=lambda v: get(v, "footprint", "file_bytes") or float("inf"))
-        rows.append([label(r), f"{reference['backend']}, {mb(get(reference, 'footprint', 'file_bytes'))} MB, "
-                     f"{num(get(reference, 'latency', batch, 'p50_ms'), 1)} ms",
-                     f"{fastest['variant']} / {fastest['backend']}: {num(get(fastest, 'speedup', batch), 2)}x, "
-                     f"Δ F1 {signed(get(fastest, 'deltas', 'f1_macro'))}",
-                     f"{smallest['variant']} / {smallest['backend']}: {mb(get(smallest, 'footprint', 'file_bytes'))} MB, "
-                     f"{num(get(smallest, 'speedup', batch), 2)}x, Δ F1 {signed(get(smallest, 'deltas', 'f1_macro'))}"])
+        rows.append([label(r), f"{reference['backend']}, {variant_size(reference)} MB, "
+                               f"{num(get(reference, 'latency', batch, 'p50_ms'), 1)} ms",
+                     f"{variant_name_on(fastest)}: {variant_gain(fastest, batch)}",
+                     f"{variant_name_on(smallest)}: {variant_size(smallest)} MB, "
+                     f"{variant_gain(smallest, batch)}"])
     if not rows:
         return ""
     return table(["cell", "fp32 reference (size, p50 at the throughput batch)",
                   "fastest within 1 pt F1", "smallest within 1 pt F1"], rows)
+
+
+def variant_name_on(variant: dict) -> str:
+    return f"{variant['variant']} / {variant['backend']}"
+
+
+def variant_size(variant: dict) -> str:
+    return mb(get(variant, "footprint", "file_bytes"))
+
+
+def variant_gain(variant: dict, batch: str) -> str:
+    return (f"{num(get(variant, 'speedup', batch), 2)}x, "
+            f"Δ F1 {signed(get(variant, 'deltas', 'f1_macro'))}")
 
 
 def cell_section(r: dict) -> str:

@@ -34,7 +34,7 @@ def preflight(suite: Suite, cells: list[Cell]) -> None:
     from bench.models import resolve_model_source
     from bench.registry import METHODS
     from bench.specs import DatasetSpec, ModelSpec
-    from bench.train import resolve_device
+    from bench.train import check_report_to, resolve_device
 
     seen: set[str] = set()
     for cell in cells:
@@ -48,6 +48,7 @@ def preflight(suite: Suite, cells: list[Cell]) -> None:
             else:
                 resolve_model_source(ModelSpec(**spec))
         METHODS.get(cell.method).check_available(resolve_device(cell.training["device"]))
+        check_report_to(cell.training["report_to"])
 
 
 def run_suite(suite: Suite, executor, force: bool = False, console: Console | None = None,

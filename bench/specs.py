@@ -90,6 +90,18 @@ class TrainingConfig:
     time_limit_s: float | None = None  # per-cell wall-clock limit
 
 
+@dataclass
+class CompareThresholds:
+    """How much worse a new run may be before `bench compare` calls it a regression: scores
+    in absolute points, latency and size relative to the baseline. A suite's [compare] table
+    sets them; the command line overrides."""
+
+    max_f1_drop: float = 0.01
+    max_accuracy_drop: float = 0.01
+    max_latency_increase: float = 0.15
+    max_size_increase: float = 0.05
+
+
 def from_mapping(cls: type, data: dict[str, Any], where: str, **fixed: Any) -> Any:
     """Build dataclass `cls` from `data`, naming `where` (file and table) in every error."""
     if not isinstance(data, dict):

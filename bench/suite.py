@@ -18,11 +18,11 @@ from typing import Any
 
 from bench.errors import BenchInputError
 from bench.registry import COMPRESSIONS, METHODS, unknown_name_message
-from bench.specs import (DatasetSpec, ModelSpec, TrainingConfig, check_type, from_mapping,
-                         unknown_key_message)
+from bench.specs import (CompareThresholds, DatasetSpec, ModelSpec, TrainingConfig, check_type,
+                         from_mapping, unknown_key_message)
 
 TOP_LEVEL_KEYS = ("suite", "defaults", "models", "datasets", "methods", "matrix", "deploy",
-                  "compressions")
+                  "compressions", "compare")
 SUITE_KEYS = ("name", "description", "output", "cpus_per_cell", "gpus_per_cell")
 MATRIX_KEYS = ("models", "datasets", "methods", "exclude", "deploy")
 MATRIX_AXES = ("model", "dataset", "method")
@@ -63,6 +63,7 @@ class Suite:
     cells: list[Cell]
     cpus_per_cell: float = 1
     gpus_per_cell: float = 0
+    compare: CompareThresholds = field(default_factory=CompareThresholds)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -117,7 +118,9 @@ class SuiteParser:
         return Suite(name=name, path=self.path, description=header.get("description", ""),
                      output_dir=output_dir, cells=unique,
                      cpus_per_cell=header.get("cpus_per_cell", 1),
-                     gpus_per_cell=header.get("gpus_per_cell", 0))
+                     gpus_per_cell=header.get("gpus_per_cell", 0),
+                     compare=from_mapping(CompareThresholds, self.table("compare"),
+                                          self.where("compare")))
 
     def table(self, key: str) -> dict:
         value = self.raw.get(key, {})

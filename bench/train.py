@@ -2,9 +2,11 @@
 kept in memory, NaN guard, honest throughput (evaluation time excluded)."""
 from __future__ import annotations
 
+import importlib.util
 import math
 import tempfile
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,7 +15,7 @@ from datasets import Dataset
 from transformers import (DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments,
                           set_seed)
 
-from bench.errors import CellFailed
+from bench.errors import BenchInputError, CellFailed
 from bench.evaluate import compute_metrics
 from bench.inference import by_length
 from bench.measure import peak_rss_bytes
@@ -51,18 +53,34 @@ def resolve_device(requested: str) -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        from bench.errors import BenchInputError
-
         raise BenchInputError("training.device = 'cuda' but no CUDA GPU is available here")
     return requested
+
+
+REPORTING_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",),
+                      "mlflow": ("mlflow",), "comet_ml": ("comet_ml",)}
+
+
+def package_installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def check_report_to(report_to: list[str]) -> None:
+    """Each `training.report_to` integration needs its package: say so before any cell runs."""
+    for name in report_to:
+        packages = REPORTING_PACKAGES.get(name)
+        if packages is None:
+            raise BenchInputError(f"training.report_to: unknown integration {name!r}; expected "
+                                  f"one of: {', '.join(REPORTING_PACKAGES)}")
+        if not any(package_installed(p) for p in packages):
+            raise BenchInputError(f"training.report_to = {name!r} needs the {packages[0]} "
+                                  f"package: pip install {packages[0]}")
 
 
 def resolve_precision(requested: str, device: str) -> str:
     """auto: bf16 on GPUs that support it, else fp16 on CUDA; fp32 on CPU."""
     if requested != "auto":
         if requested in ("fp16", "bf16") and device != "cuda":
-            from bench.errors import BenchInputError
-
             raise BenchInputError(f"training.precision = {requested!r} needs a CUDA GPU")
         return requested
     if device != "cuda":
@@ -126,8 +144,11 @@ def scalar_metrics(task: TaskInfo):
 
 
 def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: TrainingConfig,
-             task: TaskInfo, device: str, max_length: int, epochs: float | None = None) -> TrainingReport:
-    """Train `model` in place on data["train"], evaluating on data["validation"] each epoch."""
+             task: TaskInfo, device: str, max_length: int, epochs: float | None = None,
+             log_dir: Path | None = None) -> TrainingReport:
+    """Train `model` in place on data["train"], evaluating on data["validation"] each epoch.
+    `log_dir` keeps what cfg.report_to writes there (TensorBoard events); by default the
+    Trainer's folder is temporary (no checkpoints are saved: KeepBest works in memory)."""
     set_seed(cfg.seed)
     precision = resolve_precision(cfg.precision, device)
     epochs = cfg.epochs if epochs is None else epochs
@@ -135,7 +156,8 @@ def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: Trainin
     total_steps = cfg.max_steps if cfg.max_steps > 0 else math.ceil(steps_per_epoch * epochs)
     warmup = cfg.warmup_steps or int(cfg.warmup_ratio * total_steps)
     evaluate_each_epoch = cfg.eval_each_epoch and len(data["validation"]) > 0
-    with tempfile.TemporaryDirectory(prefix="bench-trainer-") as output_dir:
+    with tempfile.TemporaryDirectory(prefix="bench-trainer-") as scratch:
+        output_dir = str(log_dir) if log_dir else scratch
         args = TrainingArguments(
             output_dir=output_dir, per_device_train_batch_size=cfg.batch_size,
             per_device_eval_batch_size=cfg.eval_batch_size, learning_rate=cfg.learning_rate,

@@ -83,6 +83,18 @@ def test_thresholds_from_the_command_line_change_the_outcome(baseline, tmp_path)
     assert compare(baseline, new, "--max-f1-drop", "0.05", "--max-latency-increase", "0.05") == 1
 
 
+def test_thresholds_from_a_suite_and_the_command_line_overrides_them(baseline, tmp_path):
+    new = write(tmp_path / "new", record(f1=0.77, p50_b32=44.0),
+                record("minilm--full--tweets", f1=0.82))
+    suite = tmp_path / "suite.toml"
+    suite.write_text("[models.m]\n[datasets.d]\n[methods.lora]\n"
+                     "[compare]\nmax_f1_drop = 0.05\nmax_latency_increase = 0.05\n")
+    assert compare(baseline, new, "--suite", str(suite)) == 1  # latency +10% > 5%
+    assert compare(baseline, new, "--suite", str(suite), "--max-latency-increase", "0.2") == 0
+    suite.write_text("[models.m]\n[datasets.d]\n[methods.lora]\n[compare]\nmax_f1_dorp = 1\n")
+    assert compare(baseline, new, "--suite", str(suite)) == 2  # a mistyped key is bad input
+
+
 def test_missing_cell_or_variant_in_new_is_a_regression(baseline, tmp_path, capsys):
     lost_variant = record("minilm--full--tweets", f1=0.82)
     lost_variant["deployment"][0].update(status="failed", reason="export failed")

@@ -109,3 +109,27 @@ path = "nowhere.csv"
     err = capsys.readouterr().err
     assert "nowhere.csv" in err and "Traceback" not in err
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("report_to, message", [
+    ("wandb", "needs the wandb package: pip install wandb"),
+    ("tensorbord", "unknown integration 'tensorbord'"),
+])
+def test_a_reporting_integration_that_cannot_run_is_bad_input(tmp_path, capsys, monkeypatch,
+                                                              report_to, message):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("bench.train.package_installed", lambda name: False)
+    suite = tmp_path / "report_to.toml"
+    suite.write_text(f"""
+[defaults.training]
+report_to = ["{report_to}"]
+[models.m]
+source = "tiny-bert"
+[datasets.d]
+source = "tweets"
+train_size = 64
+[methods.lora]
+""")
+    assert main(["run", str(suite)]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()

@@ -7,7 +7,6 @@ bench/deploy.py creates one instance per deployment run, so an instance may cach
 """
 from __future__ import annotations
 
-import importlib.metadata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,16 +67,6 @@ class Backend(ABC):
         `examples` are real input batches: the first one traces exports, all of them check
         an exported graph against PyTorch. Files go under `workdir`.
         """
-
-
-def versions(*packages: str) -> dict[str, str]:
-    found = {}
-    for package in packages:
-        try:
-            found[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return found
 
 
 def device_name(device: str) -> str:

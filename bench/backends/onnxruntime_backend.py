@@ -20,7 +20,8 @@ import torch
 import torch.nn as nn
 
 from bench.backends import (Backend, Batch, Predictor, Quantizer, device_name, to_torch,
-                            torch_logits, versions)
+                            torch_logits)
+from bench.environment import installed_versions
 from bench.measure import Footprint, file_size
 from bench.registry import BACKENDS
 
@@ -153,7 +154,7 @@ def session_info(session, device: str, threads: int) -> dict:
             "fell_back": fell_back,
             "device_name": device_name("cpu" if fell_back or device != "cuda" else "cuda"),
             "threads": threads,
-            "versions": versions("onnxruntime", "onnxruntime-gpu", "onnx", "torch")}
+            "versions": installed_versions("onnxruntime", "onnxruntime-gpu", "onnx", "torch")}
 
 
 class SessionPredictor:

@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save_model
 
-from bench.backends import Backend, Batch, Predictor, Quantizer, device_name, versions
+from bench.backends import Backend, Batch, Predictor, Quantizer, device_name
+from bench.environment import installed_versions
 from bench.errors import VariantSkipped
 from bench.inference import TorchPredictor
 from bench.measure import file_size, module_footprint
@@ -31,7 +32,7 @@ class TorchBackend(Backend):
         path = save(model, workdir)
         info = {"runtime": "torch eager", "device": device, "device_name": device_name(device),
                 "dtype": dtype_of(model, quantizer), "threads": threads,
-                "file": path.name, "versions": versions("torch", "transformers", "torchao")}
+                "file": path.name, "versions": installed_versions("torch", "transformers", "torchao")}
         if quantizer:
             info["quantization"] = {"by": quantizer.name, **quantizer.info}
             info["quantized_engine"] = torch.backends.quantized.engine
