@@ -71,7 +71,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
     """Fill `record` in place, so that a failure keeps everything measured before it."""
     import torch
 
-    from bench.baseline import tfidf_baseline
+    from bench.baseline import cached_tfidf_baseline
     from bench.data import prepare_dataset
     from bench.evaluate import evaluate
     from bench.flops import training_compute
@@ -113,7 +113,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
 
     if cfg.baseline:
         phases.enter("baseline")
-        record["baseline"] = tfidf_baseline(data, seed=cfg.seed)
+        record["baseline"] = cached_tfidf_baseline(data, seed=cfg.seed)
 
     phases.enter("load model")
     torch.manual_seed(cfg.seed)

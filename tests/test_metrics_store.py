@@ -5,7 +5,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bench.baseline import tfidf_baseline
+from bench.baseline import cached_tfidf_baseline, tfidf_baseline
+from bench.data import PreparedData
 from bench.evaluate import compute_metrics
 from bench.method import TaskInfo
 from bench.store import ResultStore, load_records, write_json_atomic
@@ -53,6 +54,19 @@ def test_tfidf_baseline_learns_separable_words():
     data = SimpleNamespace(train=train, validation=test, test=test, task=TaskInfo(["neg", "pos"]))
     result = tfidf_baseline(data)
     assert result["test"]["accuracy"] == 1.0 and result["C"] in (0.5, 1, 2, 4, 8, 16)
+
+
+def test_the_baseline_of_the_same_splits_is_fitted_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("PEFT_BENCH_CACHE", str(tmp_path))
+    train = split(["good great fine"] * 10 + ["bad awful poor"] * 10, [1] * 10 + [0] * 10)
+    test = split(["great and good", "poor and awful"], [1, 0])
+    data = PreparedData(train, test, test, TaskInfo(["neg", "pos"]))
+    first = cached_tfidf_baseline(data)
+    monkeypatch.setattr("bench.baseline.tfidf_baseline", lambda *a: pytest.fail("fitted again"))
+    assert cached_tfidf_baseline(data) == first
+    other = PreparedData(train, test, split(["good", "bad"], [1, 0]), TaskInfo(["neg", "pos"]))
+    with pytest.raises(pytest.fail.Exception, match="fitted again"):
+        cached_tfidf_baseline(other)  # other splits, other baseline
 
 
 def test_atomic_write_sanitizes_and_leaves_no_temp(tmp_path):
