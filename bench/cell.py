@@ -128,7 +128,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
 
     phases.enter("train")
     report = finetune(model, tokenizer, tokenized, cfg, data.task, device, data_spec.max_length,
-                      log_dir=artefact_dir / "training-logs" if cfg.report_to else None)
+                      log_dir=training_log_dir(artefact_dir) if cfg.report_to else None)
     record["training"] = report.to_dict()
     record["training"]["compute"] = training_compute(
         model, report.tokens, report.train_time_s, record["device"]["name"],
@@ -159,6 +159,11 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
             compression_params=compression_params(cell.compressions),
             finetune=more_training, workdir=artefact_dir / "deploy", device=device,
             progress=lambda text: emit("phase", phase=f"deploy: {text}"))
+
+
+def training_log_dir(artefact_dir: Path) -> Path:
+    """Beside the saved model, not in it: `artefacts.bytes` is what would ship."""
+    return artefact_dir.with_name(f"{artefact_dir.name}.training-logs")
 
 
 def deploy_spec(raw: dict):
