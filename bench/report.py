@@ -22,7 +22,9 @@ def num(value: Any, digits: int = 4) -> str:
 
 
 def signed(value: float | None, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:+.{digits}f}"
+    if value is None:
+        return "–"
+    return f"{round(value, digits) + 0.0:+.{digits}f}"  # + 0.0: no "-0.0000"
 
 
 def table(headers: list[str], rows: Iterable[list[Any]]) -> str:
