@@ -42,6 +42,10 @@ def git_state(repo: Path | None = None) -> dict:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
+    if commit is None and os.environ.get("PEFT_BENCH_SOURCE_COMMIT"):
+        # A copy of the tree without .git (a remote machine): the caller names its commit.
+        return {"commit": os.environ["PEFT_BENCH_SOURCE_COMMIT"], "dirty": None,
+                "from": "PEFT_BENCH_SOURCE_COMMIT"}
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
