@@ -41,11 +41,12 @@ def git_state(repo: Path | None = None) -> dict:
             return None
         return out.stdout.strip() if out.returncode == 0 else None
 
-    commit = git("rev-parse", "HEAD")
-    if commit is None and os.environ.get("PEFT_BENCH_SOURCE_COMMIT"):
-        # A copy of the tree without .git (a remote machine): the caller names its commit.
+    if os.environ.get("PEFT_BENCH_SOURCE_COMMIT"):
+        # A copy of the tree on another machine, whose .git (if any) may be stale: the caller
+        # that made the copy names the commit it was taken from.
         return {"commit": os.environ["PEFT_BENCH_SOURCE_COMMIT"], "dirty": None,
                 "from": "PEFT_BENCH_SOURCE_COMMIT"}
+    commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 

@@ -4,6 +4,8 @@ memory figures, ONNX Runtime's CUDA provider (or its recorded fall-back), the id
 Marked `gpu` and skipped without a GPU: run them with `pytest -m gpu` on a CUDA machine (the
 nightly GPU workflow does). The last test checks the idle-GPU logic on any machine.
 """
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -17,13 +19,21 @@ from bench.train import finetune, resolve_precision
 from toy import TASK, splits
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
-CFG = TrainingConfig(epochs=3, batch_size=8, learning_rate=1e-3, logging_steps=1,
+# Adapters on a random tiny BERT need a high rate to move the loss within a few epochs: at
+# 1e-3 for 3 epochs the bf16 loss of LoRA stayed at chance (1.10 first and last) on an H100.
+CFG = TrainingConfig(epochs=6, batch_size=8, learning_rate=1e-3, logging_steps=1,
                      eval_each_epoch=False, device="cuda")
+ADAPTER_CFG = replace(CFG, learning_rate=1e-2)
 
 
-def first_and_last_loss(report) -> tuple[float, float]:
-    losses = [entry["loss"] for entry in report.log_history if "loss" in entry]
-    return losses[0], losses[-1]
+def first_and_last_epoch_loss(report) -> tuple[float, float]:
+    """Mean training loss of the first and of the last epoch: single logged steps are too
+    noisy (and rounded in bf16) to compare one against another."""
+    losses = [(entry["epoch"], entry["loss"]) for entry in report.log_history if "loss" in entry]
+    last_epoch = max(epoch for epoch, _ in losses)
+    first = [loss for epoch, loss in losses if epoch <= 1]
+    last = [loss for epoch, loss in losses if epoch > last_epoch - 1]
+    return sum(first) / len(first), sum(last) / len(last)
 
 
 @pytest.mark.gpu
@@ -33,9 +43,10 @@ def test_mixed_precision_training_on_cuda(method):
     tokenizer = load_tokenizer(SPEC)
     registered = METHODS.get(method)
     model = registered.build(SPEC, TASK, registered.Params(), "cuda")
-    report = finetune(model, tokenizer, splits(tokenizer), CFG, TASK, "cuda", 32)
+    cfg = CFG if method == "full" else ADAPTER_CFG
+    report = finetune(model, tokenizer, splits(tokenizer), cfg, TASK, "cuda", 32)
     assert report.precision == resolve_precision("auto", "cuda") in ("bf16", "fp16")
-    first, last = first_and_last_loss(report)
+    first, last = first_and_last_epoch_loss(report)
     assert last < first
     assert report.cuda_max_allocated_bytes > 0
     assert report.cuda_max_reserved_bytes >= report.cuda_max_allocated_bytes
@@ -53,8 +64,8 @@ def test_qlora_trains_on_4bit_cuda_kernels_and_merges():
     assert four_bit and all(m.weight.device.type == "cuda" and m.weight.dtype == torch.uint8
                             for m in four_bit)
     data = splits(tokenizer)
-    report = finetune(model, tokenizer, data, CFG, TASK, "cuda", 32)
-    first, last = first_and_last_loss(report)
+    report = finetune(model, tokenizer, data, ADAPTER_CFG, TASK, "cuda", 32)
+    first, last = first_and_last_epoch_loss(report)
     assert last < first
     batch = tokenizer(["love it", "awful"], return_tensors="pt").to("cuda")
     with torch.no_grad():
