@@ -1,7 +1,7 @@
 """QLoRA: LoRA on a base whose linear layers are stored as 4-bit NF4 (bitsandbytes), on CUDA
 and on CPU.
 
-Two bitsandbytes traps on CPU, both handled here (see shared/STACK.md):
+Two bitsandbytes traps on CPU, both handled here (measured with bitsandbytes 0.50.2):
 - the new classifier head must stay out of quantisation (a 4-bit head fails its forward with a
   bare AssertionError): it is named from a weightless skeleton of the model before loading;
 - on CPUs with AVX512-BF16 the first eval-mode forward repacks the 4-bit weights, after which
