@@ -154,11 +154,13 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
                      data.task, device, data_spec.max_length, epochs=epochs)
             return m
 
-        record["deployment"] = deploy_cell(
+        deployment = deploy_cell(
             merged, tokenizer, data.task, test, spec=deploy_spec(cell.deploy),
             compression_params=compression_params(cell.compressions),
             finetune=more_training, workdir=artefact_dir / "deploy", device=device,
             progress=lambda text: emit("phase", phase=f"deploy: {text}"))
+        record["deployment"] = deployment.variants
+        record["deployment_timing"] = deployment.timing
 
 
 def training_log_dir(artefact_dir: Path) -> Path:

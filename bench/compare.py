@@ -3,7 +3,9 @@ for CI: exit 1 when any metric got worse by more than its threshold, or a cell o
 variant of the baseline is missing or failed in the new run.
 
 Cells match by cell id, deployment variants by (variant, backend). Scores (accuracy, F1 macro)
-are compared in absolute points, latency and size on disk relative to the baseline.
+are compared in absolute points, latency and size on disk relative to the baseline. Latency is
+only compared between runs timed on the same hardware (bench.hardware); otherwise the cell gets
+one "hardware" row naming the difference and only its scores and sizes are compared.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.errors import BenchInputError
+from bench.hardware import hardware_difference
 from bench.report import table as markdown_table
 from bench.specs import CompareThresholds
 from bench.store import load_records
@@ -24,6 +27,8 @@ CELL = "(cell)"  # the target name of a whole cell, present in one folder only
 COLUMNS = ("target", "metric", "baseline", "new", "change", "verdict")
 DIGITS = {"p50": 2, "disk": 2}  # decimals shown; scores get 4
 EPSILON = 1e-9  # float noise never counts as a regression
+HARDWARE = "hardware"  # the metric of a cell's row saying why its speed was not compared
+SPEED_METRICS = ("p50",)  # metric kinds that depend on the hardware
 
 
 @dataclass(frozen=True)
@@ -132,8 +137,28 @@ def compare_cells(old: dict[str, dict], new: dict[str, dict],
             rows.append(Row(cell, CELL, "status", "missing", new[cell]["status"],
                             verdict="only in new"))
         else:
-            rows += compare_targets(cell, targets_of(old[cell]), targets_of(new[cell]), rules)
+            before, after = targets_of(old[cell]), targets_of(new[cell])
+            difference = hardware_difference(timing_environment(old[cell]),
+                                             timing_environment(new[cell]))
+            if difference:
+                rows.append(Row(cell, CELL, HARDWARE, "", "",
+                                verdict=f"speed not compared: {difference}"))
+                before, after = without_speed(before), without_speed(after)
+            rows += compare_targets(cell, before, after, rules)
     return rows
+
+
+def timing_environment(record: dict) -> dict:
+    """The record's environment plus the threads its deployment was timed with."""
+    threads = ((record.get("deployment_timing") or {}).get("threads")
+               or (record.get("device") or {}).get("torch_threads"))
+    return {**(record.get("environment") or {}), "threads": threads}
+
+
+def without_speed(targets: dict[str, Target]) -> dict[str, Target]:
+    return {name: Target(t.status, {metric: value for metric, value in t.values.items()
+                                    if metric.split()[0] not in SPEED_METRICS}, t.reason)
+            for name, t in targets.items()}
 
 
 def compare_targets(cell: str, old: dict[str, Target], new: dict[str, Target],
@@ -226,6 +251,10 @@ def run_compare(baseline: Path, new: Path, limits: CompareThresholds, markdown: 
         sys.stdout.write(render_markdown(rows))
     else:
         Console(file=sys.stdout).print(*render_rich(rows))
+    for row in rows:
+        if row.metric == HARDWARE:  # plain text: a CPU name may hold brackets
+            console.print(f"{row.cell}: {row.verdict}; accuracy and size compared",
+                          markup=False, highlight=False, soft_wrap=True)
     regressions = [r for r in rows if r.regression]
     for row in regressions:
         console.print(f"[red]regression:[/] {row.summary()}", highlight=False, soft_wrap=True)

@@ -10,6 +10,11 @@ on the onnxruntime backend, because models quantized in PyTorch do not export to
 
 The uncompressed "fp32" variant runs first on every backend; the fp32 model on the first
 backend (torch by default) is the reference for every delta and speed-up.
+
+Every variant is prepared (compressed, exported, session built), its cold call timed and its
+predictions scored first; only then are all of them timed together in interleaved rounds
+(bench.timing_rounds), so that the rounds time nothing but calls. docs/measurement.md says why
+and what each figure means.
 """
 from __future__ import annotations
 
@@ -29,16 +34,20 @@ import torch
 import torch.nn as nn
 from datasets import Dataset
 
-from bench.backends import Backend, Batch, Predictor, Quantizer, to_torch
-from bench.errors import BenchInputError, VariantSkipped
+from bench.backends import Backend, Batch, Quantizer, to_torch
+from bench.errors import BenchInputError, VariantSkipped, one_line
 from bench.evaluate import evaluate
 from bench.inference import MODEL_INPUTS, by_length, iterate_batches, labels_of
-from bench.measure import LatencyTracker, MemoryTracker, apply_threads
+from bench.deploy_timing import (Deployment, Prepared, add_speedups, time_prepared,
+                                 timing_summary)
+from bench.machine_load import LoadProbe
+from bench.measure import apply_threads
 from bench.method import TaskInfo
+from bench.speedup import min_rounds
+from bench.timing_rounds import first_calls
 
 REFERENCE = "fp32"
 COMPARED_METRICS = ("accuracy", "f1_macro", "f1_micro")
-MEMORY_CALLS = 3  # calls per batch size while the peak memory of inference is sampled
 
 
 @dataclass
@@ -49,8 +58,11 @@ class DeploySpec:
     variants: compression chains (names of [compressions.<name>]); "fp32" always runs first.
     batch_sizes: fixed batch sizes timed: a latency batch (1) and a throughput batch.
     sequence_length: every timed batch is real test texts truncated/padded to this length.
-    warmup_calls / min_calls / min_duration_s: untimed calls, then time until both the count
-        and the duration are reached (see bench.measure.LatencyTracker).
+    rounds / warmup_calls / round_min_calls / round_min_duration_s: per batch size, each
+        variant gets `warmup_calls` untimed calls, then `rounds` interleaved rounds in which
+        every variant is timed until both `round_min_calls` calls and `round_min_duration_s`
+        seconds are reached (see bench.timing_rounds); at least 6 rounds, the fewest whose
+        spread gives a 95% interval of a median.
     threads: intra-op threads for torch and ONNX Runtime alike; None keeps the cell's setting.
     onnx_tolerance: largest max-abs difference of exported fp32 logits vs PyTorch on real
         inputs; beyond it the variant fails (an export that changes the model is no result).
@@ -65,9 +77,10 @@ class DeploySpec:
         default_factory=lambda: [["int8"], ["prune"], ["prune", "int8"], ["qat"]])
     batch_sizes: list[int] = field(default_factory=lambda: [1, 32])
     sequence_length: int = 64
+    rounds: int = 6
     warmup_calls: int = 10
-    min_calls: int = 20
-    min_duration_s: float = 2.0
+    round_min_calls: int = 3
+    round_min_duration_s: float = 0.35
     threads: int | None = None
     onnx_tolerance: float = 1e-3
     eval_samples: int | None = None
@@ -76,14 +89,18 @@ class DeploySpec:
 
     def __post_init__(self) -> None:
         positive = {"batch_sizes": self.batch_sizes, "sequence_length": [self.sequence_length],
-                    "min_calls": [self.min_calls], "eval_batch_size": [self.eval_batch_size],
+                    "round_min_calls": [self.round_min_calls],
+                    "eval_batch_size": [self.eval_batch_size],
                     "threads": [self.threads or 1], "eval_samples": [self.eval_samples or 1]}
         for key, values in positive.items():
             if not values or any(v < 1 for v in values):
                 raise BenchInputError(f"deploy.{key}: expected positive integers, got {values}")
-        if self.warmup_calls < 0 or self.min_duration_s < 0 or self.onnx_tolerance < 0:
-            raise BenchInputError("deploy: warmup_calls, min_duration_s and onnx_tolerance "
+        if self.warmup_calls < 0 or self.round_min_duration_s < 0 or self.onnx_tolerance < 0:
+            raise BenchInputError("deploy: warmup_calls, round_min_duration_s and onnx_tolerance "
                                   "must not be negative")
+        if self.rounds < min_rounds():
+            raise BenchInputError(f"deploy.rounds: expected at least {min_rounds()} (fewer "
+                                  f"cannot give a 95% interval of a median), got {self.rounds}")
         if not self.backends or any(not chain for chain in self.variants):
             raise BenchInputError("deploy: expected at least one backend and non-empty chains")
 
@@ -210,8 +227,8 @@ class CompressedModels:
 
 @dataclass
 class VariantRunner:
-    """Builds, scores and times one variant on one backend, turning every problem into the
-    record's status ("skipped" with a reason, or "failed" with the error) so the cell goes on."""
+    """Builds and scores one variant on one backend, turning every problem into the record's
+    status ("skipped" with a reason, or "failed" with the error) so the cell goes on."""
 
     spec: DeploySpec
     task: TaskInfo
@@ -224,21 +241,24 @@ class VariantRunner:
     can_finetune: bool
     progress: Callable[[str], None]
 
-    def run(self, chain: list[str], backend: Backend) -> dict:
-        record = empty_record(chain, backend.name)
+    def prepare(self, chain: list[str], backend: Backend) -> Prepared:
+        prepared = Prepared(empty_record(chain, backend.name))
+        record = prepared.record
         self.progress(f"{record['variant']} on {backend.name}")
         try:
-            self._run(chain, backend, record)
+            self._prepare(chain, backend, prepared)
         except VariantSkipped as skip:
             record.update(status="skipped", reason=str(skip))
         except Exception as error:  # one variant's failure never ends the cell
             traceback.print_exception(error, file=sys.stderr)
             record.update(status="failed", reason=one_line(error))
-        finally:
+        if record["status"] != "ok":
+            prepared.predictor = None
             release_memory(self.device)
-        return record
+        return prepared
 
-    def _run(self, chain: list[str], backend: Backend, record: dict) -> None:
+    def _prepare(self, chain: list[str], backend: Backend, prepared: Prepared) -> None:
+        record = prepared.record
         self.check(chain, backend)
         model, record["compression_info"] = self.models.get(chain)
         quantizer = self.quantizer(chain, backend.name)
@@ -251,6 +271,8 @@ class VariantRunner:
                                     self.workdir / record["variant"] / backend.name, self.device,
                                     self.threads, quantizer)
         record["timings_s"]["prepare"] = round(time.perf_counter() - start, 3)
+        prepared.cold_s = first_calls(predictor, self.inputs.timed)  # before anything else runs it
+        prepared.predictor = predictor
         diff = predictor.onnx_max_abs_diff
         record.update(backend_info=predictor.info, footprint=predictor.footprint.to_dict(),
                       onnx_max_abs_diff=diff)
@@ -262,9 +284,6 @@ class VariantRunner:
         batches = iterate_batches(self.inputs.eval_data, self.tokenizer, self.spec.eval_batch_size)
         record["metrics"] = evaluate(predictor, batches, self.inputs.labels, self.task)
         record["timings_s"]["evaluate"] = round(time.perf_counter() - start, 3)
-        start = time.perf_counter()
-        record["latency"], record["peak_memory"] = self.time(predictor)
-        record["timings_s"]["latency"] = round(time.perf_counter() - start, 3)
 
     def check(self, chain: list[str], backend: Backend) -> None:
         backend.check(self.device)
@@ -285,34 +304,13 @@ class VariantRunner:
             raise VariantSkipped(f"{last.name} has no recipe for the {backend} backend")
         return quantizer
 
-    def time(self, predictor: Predictor) -> tuple[dict, dict]:
-        """Latency per batch size, then the peak memory of a few calls of each size: measured
-        apart, so that the memory sampler's thread never competes with the timed calls."""
-        tracker = LatencyTracker(self.spec.warmup_calls, self.spec.min_calls,
-                                 self.spec.min_duration_s, predictor.synchronize)
-        latency = {str(size): tracker.measure(lambda batch=batch: predictor(batch), size,
-                                              self.spec.sequence_length).to_dict()
-                   for size, batch in self.inputs.timed.items()}
-        with MemoryTracker(cuda=predictor.cuda_memory_visible) as memory:
-            for batch in self.inputs.timed.values():
-                for _ in range(MEMORY_CALLS):
-                    predictor(batch)
-                    if predictor.synchronize:
-                        predictor.synchronize()
-        return latency, memory.result.to_dict()
-
 
 def empty_record(chain: list[str], backend: str) -> dict:
     return {"variant": variant_name(chain), "chain": list(chain), "backend": backend,
             "status": "ok", "reason": None, "backend_info": None, "footprint": None,
             "latency": None, "peak_memory": None, "metrics": None, "deltas": None,
-            "speedup": None, "reference": None, "onnx_max_abs_diff": None,
-            "compression_info": {}, "timings_s": {}}
-
-
-def one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0][:500]}" if text else type(error).__name__
+            "speedup": None, "slow_warning": None, "reference": None,
+            "onnx_max_abs_diff": None, "compression_info": {}, "timings_s": {}}
 
 
 def release_memory(device: str) -> None:
@@ -322,7 +320,8 @@ def release_memory(device: str) -> None:
 
 
 def compare_to_reference(records: list[dict], backend: str) -> list[dict]:
-    """Deltas of the compared metrics and p50 speed-ups against fp32 on `backend`."""
+    """Deltas of the compared metrics and speed-ups (with their interval over the rounds)
+    against fp32 on `backend`."""
     reference = next((r for r in records if r["chain"] == [] and r["backend"] == backend
                       and r["status"] == "ok"), None)
     for record in records:
@@ -331,15 +330,15 @@ def compare_to_reference(records: list[dict], backend: str) -> list[dict]:
             continue
         record["deltas"] = {k: record["metrics"][k] - reference["metrics"][k]
                             for k in COMPARED_METRICS if k in record["metrics"]}
-        record["speedup"] = {size: reference["latency"][size]["p50_ms"] / stats["p50_ms"]
-                             for size, stats in record["latency"].items()}
+        add_speedups(record, reference)
     return records
 
 
 def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
                 spec: DeploySpec, compression_params: dict[str, Any],
                 finetune: FineTune | None, workdir: Path, device: str,
-                progress: Callable[[str], None] = lambda s: None) -> list[dict]:
+                progress: Callable[[str], None] = lambda s: None,
+                probe: LoadProbe | None = None) -> Deployment:
     """Every variant of `spec` (fp32 first) on every backend: one JSON-ready record each.
 
     `model` is the merged fp32 model (left unchanged); `compression_params` maps a compression
@@ -350,6 +349,7 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
 
     previous_threads = torch.get_num_threads()
     threads = apply_threads(spec.threads).intra_op
+    probe = probe or LoadProbe()
     try:
         inputs = build_inputs(test_data, tokenizer, spec)
         compressions = {name: COMPRESSIONS.get(name)() for chain in spec.variants for name in chain}
@@ -361,22 +361,14 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
         runner = VariantRunner(spec, task, tokenizer, inputs, models, Path(workdir), device,
                                threads, finetune is not None, progress)
         backends = [BACKENDS.get(name)() for name in spec.backends]
-        records = [runner.run(chain, backend)
-                   for chain in [[], *spec.variants] for backend in backends]
-        add_latency_recheck(records[0], runner.run([], backends[0]))
+        variants = [runner.prepare(chain, backend)
+                    for chain in [[], *spec.variants] for backend in backends]
+        seconds = time_prepared(variants, spec, inputs.timed, probe, progress)
     finally:
         torch.set_num_threads(previous_threads)
         if not spec.keep_files:
             shutil.rmtree(workdir, ignore_errors=True)
-    return compare_to_reference(records, spec.backends[0])
-
-
-def add_latency_recheck(reference: dict, again: dict) -> None:
-    """The reference timed a second time at the end of the stage: how far its p50 moved tells
-    how far the stage's speed-ups can be trusted on this machine."""
-    if reference["status"] != "ok" or again["status"] != "ok":
-        return
-    reference["latency_recheck"] = {
-        size: {"p50_ms": again["latency"][size]["p50_ms"],
-               "relative_difference": again["latency"][size]["p50_ms"] / stats["p50_ms"] - 1}
-        for size, stats in reference["latency"].items()}
+    records = compare_to_reference([v.record for v in variants], spec.backends[0])
+    del variants
+    release_memory(device)
+    return Deployment(records, timing_summary(records, spec, threads, probe, seconds))

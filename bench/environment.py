@@ -61,6 +61,30 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni")
+AMX_FLAGS = ("amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_info(cpuinfo: str | None = None) -> dict:
+    """The CPU's model, logical cores and the instruction sets that int8 and bf16 speed depends
+    on (hosts of one machine kind differ: AVX-512 on one, AVX2 only on another). `cpuinfo` is
+    the text of /proc/cpuinfo (read when None); flags are None where it cannot be read."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    present = set(fields["flags"].split()) if "flags" in fields else None
+    flags = {name: None if present is None else name in present for name in SPEED_FLAGS}
+    flags["amx"] = None if present is None else any(name in present for name in AMX_FLAGS)
+    return {"model": fields.get("model name") or platform.processor() or platform.machine(),
+            "flags": flags, "logical_cores": os.cpu_count()}
+
+
 def hardware() -> dict:
     import torch
 
@@ -81,7 +105,8 @@ def hardware() -> dict:
 
 
 def describe_environment() -> dict:
-    return {"versions": library_versions(), "git": git_state(), "hardware": hardware()}
+    return {"versions": library_versions(), "git": git_state(), "hardware": hardware(),
+            "cpu": cpu_info()}
 
 
 BUSY_GPU_BYTES = 1 << 30  # more than this in use before the cell allocates anything: not idle

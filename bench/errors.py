@@ -15,3 +15,9 @@ class CellFailed(Exception):
 class VariantSkipped(Exception):
     """A compression or backend that does not apply to this cell; the variant is recorded as
     skipped with this message as its reason."""
+
+
+def one_line(error: BaseException) -> str:
+    """`Type: first line of the message`, for a record's reason."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:500]}" if text else type(error).__name__

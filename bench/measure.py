@@ -8,26 +8,56 @@ import os
 import resource
 import statistics
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import psutil
 import torch
 import torch.nn as nn
 
 
 # ---------------------------------------------------------------------------------- latency
 
+Clock = Callable[[], float]
+
+
+def time_call(call: Callable[[], Any], clock: Clock = time.perf_counter) -> float:
+    """Seconds one call takes. On CUDA `call` must synchronize itself (see `bench.timing_rounds`),
+    so that asynchronous kernels fall inside the interval."""
+    start = clock()
+    call()
+    return clock() - start
+
+
+def time_until(call: Callable[[], Any], min_calls: int, min_duration_s: float,
+               clock: Clock = time.perf_counter) -> list[float]:
+    """Timed calls until BOTH `min_calls` and `min_duration_s` are reached: a count alone
+    under-samples fast calls, a duration alone under-samples slow ones."""
+    times: list[float] = []
+    collecting = gc.isenabled()
+    gc.disable()  # as timeit does: a collection pause is not the model's latency
+    try:
+        while len(times) < min_calls or sum(times) < min_duration_s:
+            times.append(time_call(call, clock))
+    finally:
+        if collecting:
+            gc.enable()
+    return times
+
+
 @dataclass
 class LatencyStats:
-    """Warm latency of one batch shape; the first (cold) call is reported apart."""
+    """Warm latency of one batch shape over interleaved rounds; the first (cold) call apart.
+
+    Percentiles are taken over every timed call of every round; `rounds_p50_ms` keeps each
+    round's median, from which the speed-up's interval is built. Throughput is batch / p50, the
+    statistic speed-ups are ratios of, so the two columns of a table always agree.
+    """
 
     batch_size: int
     sequence_length: int
-    cold_ms: float
+    cold_ms: float | None  # first call at this batch size on the freshly prepared predictor
     p50_ms: float
     p90_ms: float
     p95_ms: float
@@ -36,54 +66,15 @@ class LatencyStats:
     stdev_ms: float
     min_ms: float
     max_ms: float
-    calls: int  # timed calls, warm-up excluded
+    calls: int  # timed calls over all rounds, warm-up excluded
     warmup_calls: int
     duration_s: float  # sum of the timed calls
-    samples_per_s: float  # throughput from the same timed calls
+    samples_per_s: float  # batch_size / p50
+    rounds: int
+    rounds_p50_ms: list[float]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class LatencyTracker:
-    """Times a callable the way DESIGN.md asks: one cold call, `warmup_calls` untimed calls,
-    then timed calls until BOTH `min_calls` and `min_duration_s` are reached (a count alone
-    under-samples fast calls, a duration alone under-samples slow ones).
-
-    `synchronize` (torch.cuda.synchronize on CUDA) runs before and after each timed call so
-    that asynchronous kernels are inside the measured interval.
-    """
-
-    warmup_calls: int = 10
-    min_calls: int = 20
-    min_duration_s: float = 2.0
-    synchronize: Callable[[], None] | None = None
-
-    def measure(self, call: Callable[[], Any], batch_size: int,
-                sequence_length: int) -> LatencyStats:
-        cold = self._time_once(call)
-        for _ in range(self.warmup_calls):
-            call()
-        times: list[float] = []
-        collecting = gc.isenabled()
-        gc.disable()  # as timeit does: a collection pause is not the model's latency
-        try:
-            while len(times) < self.min_calls or sum(times) < self.min_duration_s:
-                times.append(self._time_once(call))
-        finally:
-            if collecting:
-                gc.enable()
-        return summarise(times, cold, batch_size, sequence_length, self.warmup_calls)
-
-    def _time_once(self, call: Callable[[], Any]) -> float:
-        if self.synchronize:
-            self.synchronize()
-        start = time.perf_counter()
-        call()
-        if self.synchronize:
-            self.synchronize()
-        return time.perf_counter() - start
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -94,17 +85,21 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
-def summarise(times_s: list[float], cold_s: float, batch_size: int, sequence_length: int,
-              warmup_calls: int) -> LatencyStats:
-    ms = sorted(t * 1000 for t in times_s)
-    total = sum(times_s)
+def summarise(rounds_s: list[list[float]], cold_s: float | None, batch_size: int,
+              sequence_length: int, warmup_calls: int) -> LatencyStats:
+    """Statistics of the timed calls of every round (seconds in, milliseconds out)."""
+    ms = sorted(t * 1000 for times in rounds_s for t in times)
+    p50 = percentile(ms, 50)
     return LatencyStats(
-        batch_size=batch_size, sequence_length=sequence_length, cold_ms=cold_s * 1000,
-        p50_ms=percentile(ms, 50), p90_ms=percentile(ms, 90), p95_ms=percentile(ms, 95),
+        batch_size=batch_size, sequence_length=sequence_length,
+        cold_ms=None if cold_s is None else cold_s * 1000,
+        p50_ms=p50, p90_ms=percentile(ms, 90), p95_ms=percentile(ms, 95),
         p99_ms=percentile(ms, 99), mean_ms=statistics.fmean(ms),
         stdev_ms=statistics.stdev(ms) if len(ms) > 1 else 0.0, min_ms=ms[0], max_ms=ms[-1],
-        calls=len(ms), warmup_calls=warmup_calls, duration_s=total,
-        samples_per_s=batch_size * len(ms) / total if total else float("inf"))
+        calls=len(ms), warmup_calls=warmup_calls, duration_s=sum(map(sum, rounds_s)),
+        samples_per_s=batch_size * 1000 / p50 if p50 else float("inf"),
+        rounds=len(rounds_s),
+        rounds_p50_ms=[percentile(sorted(t * 1000 for t in times), 50) for times in rounds_s])
 
 
 # ---------------------------------------------------------------------------- footprint
@@ -175,80 +170,24 @@ def file_size(paths: Iterable[Path]) -> int:
 # ------------------------------------------------------------------------------- memory
 
 def peak_rss_bytes() -> int:
-    """Peak resident memory of this whole process since it started (ru_maxrss), for the
-    training figure; inference uses `MemoryTracker`, which can be scoped."""
+    """Peak resident memory of this whole process since it started (ru_maxrss): the training
+    figure. Inference memory is not read from RSS (see docs/measurement.md)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 
 
-def current_rss_bytes() -> int:
-    return psutil.Process(os.getpid()).memory_info().rss
-
-
-@dataclass
-class PeakMemory:
-    rss_before_bytes: int
-    peak_rss_bytes: int
-    samples: int
-    interval_s: float
-    cuda_max_allocated_bytes: int | None = None
-    cuda_max_reserved_bytes: int | None = None
-    method: str = "process RSS sampled in a background thread; CUDA: torch allocator peaks"
-
-    @property
-    def rss_delta_bytes(self) -> int:
-        return self.peak_rss_bytes - self.rss_before_bytes
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rss_delta_bytes": self.rss_delta_bytes}
-
-
-class MemoryTracker:
-    """Peak memory of what runs inside `with tracker:`.
-
-    CPU: the process RSS is *sampled* every `interval_s` in a background thread (ru_maxrss
-    cannot be reset, so it would report the training peak); a spike shorter than the interval
-    can be missed. CUDA: `max_memory_allocated/reserved` after a reset, exact, but only for
-    memory that torch allocates (an ONNX Runtime CUDA session allocates its own).
-    """
-
-    def __init__(self, cuda: bool = False, interval_s: float = 0.005) -> None:
-        self.cuda = cuda
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._peak = self._before = self._samples = 0
-        self.result: PeakMemory | None = None
-
-    def __enter__(self) -> MemoryTracker:
-        if self.cuda:
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-        self._before = self._peak = current_rss_bytes()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        process = psutil.Process(os.getpid())
-        while not self._stop.is_set():
-            self._peak = max(self._peak, process.memory_info().rss)
-            self._samples += 1
-            self._stop.wait(self.interval_s)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join()
-        self._peak = max(self._peak, current_rss_bytes())
-        allocated = reserved = None
-        if self.cuda:
-            torch.cuda.synchronize()
-            allocated = torch.cuda.max_memory_allocated()
-            reserved = torch.cuda.max_memory_reserved()
-        self.result = PeakMemory(self._before, self._peak, self._samples, self.interval_s,
-                                 allocated, reserved)
+def cuda_working_memory(call: Callable[[], Any], calls: int = 3) -> dict[str, int]:
+    """Bytes torch's CUDA allocator needs for `calls` calls beyond what is already allocated
+    (every prepared variant's weights): the variant's own activations and workspace. Exact,
+    but blind to memory that torch does not allocate (an ONNX Runtime CUDA session)."""
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    for _ in range(calls):
+        call()
+    torch.cuda.synchronize()
+    return {"cuda_working_bytes": torch.cuda.max_memory_allocated() - before,
+            "cuda_allocated_before_bytes": before, "calls": calls}
 
 
 # ------------------------------------------------------------------------------ threads

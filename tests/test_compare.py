@@ -7,6 +7,10 @@ from bench.cli import main
 from bench.store import SCHEMA_VERSION, write_json_atomic
 
 CELL = "minilm--lora--tweets"
+ENVIRONMENT = {"hardware": {"cpu": "AMD EPYC", "torch_threads": 2},
+               "cpu": {"model": "AMD EPYC", "logical_cores": 2,
+                       "flags": {"avx2": True, "avx512f": True, "avx512_vnni": True,
+                                 "avx512_bf16": True, "amx": False}}}
 
 
 def record(cell_id: str = CELL, f1: float = 0.80, accuracy: float = 0.85,
@@ -14,6 +18,7 @@ def record(cell_id: str = CELL, f1: float = 0.80, accuracy: float = 0.85,
     """A finished cell with one deployment variant (int8 on onnxruntime)."""
     return {
         "schema_version": SCHEMA_VERSION, "cell_id": cell_id, "suite": "t", "status": "ok",
+        "environment": ENVIRONMENT,
         "evaluation": {"test": {"accuracy": accuracy, "f1_macro": f1}},
         "artefacts": {"bytes": 1_000_000},
         "deployment": [{

@@ -1,0 +1,107 @@
+"""Is the CPU quiet while we time? Another process on a two-core machine took a p50 from 12.9 ms
+to 49.6 ms; figures taken like that are flagged, not silently ranked.
+
+What other processes use is read as the machine's busy CPU time (/proc/stat through psutil)
+minus this process's own CPU time over the same interval, in cores (1.0 = one core fully used).
+That stays right while we run our own timed calls, unlike the load average, which counts our
+own threads too: the load average is recorded, and only flags a machine with clearly more
+runnable threads than cores.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import psutil
+
+BUSY_OTHER_CORES = 0.2  # other processes using a fifth of a core on average: not quiet
+BUSY_LOAD_PER_CORE = 1.5  # 1-minute load average above this many per logical core
+QUIET_CHECK_S = 1.0  # the idle look taken before and after the timed rounds
+
+
+def machine_busy_cpu_s() -> float:
+    """CPU seconds spent not idle by all processes since boot, every core summed."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def own_cpu_s() -> float:
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
+def load_average_1min() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+@dataclass
+class LoadSample:
+    label: str
+    seconds: float
+    other_cores: float  # CPU used by other processes over the interval, in cores
+    load_1min: float | None
+    busy: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LoadProbe:
+    """Samples other processes' CPU use over consecutive intervals; the readers are arguments
+    so that tests can drive it."""
+
+    machine_cpu: Callable[[], float] = machine_busy_cpu_s
+    own_cpu: Callable[[], float] = own_cpu_s
+    clock: Callable[[], float] = time.monotonic
+    load: Callable[[], float | None] = load_average_1min
+    cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+    samples: list[LoadSample] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.mark()
+
+    def mark(self) -> None:
+        """Start a new interval here."""
+        self._start = (self.clock(), self.machine_cpu(), self.own_cpu())
+
+    def sample(self, label: str) -> LoadSample:
+        """Other processes' CPU use since the last mark (or sample); starts the next interval."""
+        now, machine, own = self.clock(), self.machine_cpu(), self.own_cpu()
+        start, machine_before, own_before = self._start
+        seconds = max(now - start, 1e-9)
+        other = max(0.0, (machine - machine_before) - (own - own_before)) / seconds
+        load = self.load()
+        busy = other > BUSY_OTHER_CORES or (load is not None
+                                            and load > BUSY_LOAD_PER_CORE * self.cores)
+        self._start = (now, machine, own)
+        result = LoadSample(label, round(seconds, 3), round(other, 3), load, busy)
+        self.samples.append(result)
+        return result
+
+    def quiet_check(self, label: str, seconds: float = QUIET_CHECK_S,
+                    sleep: Callable[[float], None] = time.sleep) -> LoadSample:
+        """Sit idle for `seconds` and see who else used the CPU meanwhile."""
+        self.mark()
+        sleep(seconds)
+        return self.sample(label)
+
+    def summary(self) -> dict[str, Any]:
+        """The record's `machine_load`: before, after, every round, and one busy flag."""
+        by_label = {s.label: s.to_dict() for s in self.samples}
+        rounds = [s.to_dict() for s in self.samples if s.label not in ("before", "after")]
+        busy = any(s.busy for s in self.samples)
+        summary = {"before": by_label.get("before"), "after": by_label.get("after"),
+                   "rounds": rounds, "busy": busy, "busy_other_cores": BUSY_OTHER_CORES,
+                   "busy_load_per_core": BUSY_LOAD_PER_CORE, "logical_cores": self.cores}
+        if busy:
+            worst = max(self.samples, key=lambda s: s.other_cores)
+            summary["warning"] = (f"the CPU was not quiet while timing (other processes used up "
+                                  f"to {worst.other_cores:.2f} cores, {worst.label}): latency "
+                                  "figures of this run may be off")
+        return summary
