@@ -35,6 +35,13 @@ def table(headers: list[str], rows: Iterable[list[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def speedup_ratio(variant: dict, batch: str) -> float | None:
+    """The speed-up at `batch`: a dict with its interval since timing rounds, a bare ratio in
+    older records."""
+    value = get(variant, "speedup", batch)
+    return value.get("ratio") if isinstance(value, dict) else value
+
+
 def get(record: dict, *path: str, default: Any = None) -> Any:
     value: Any = record
     for key in path:
@@ -221,7 +228,7 @@ def deployment_table(r: dict) -> str:
                      mb(get(v, "footprint", "file_bytes")), num(small.get("p50_ms"), 2),
                      num(small.get("p95_ms"), 2), num(big.get("p50_ms"), 1),
                      num(big.get("samples_per_s"), 1),
-                     num(get(v, "speedup", throughput), 2),
+                     num(speedup_ratio(v, throughput), 2),
                      num(get(v, "metrics", "accuracy")), num(get(v, "metrics", "f1_macro")),
                      signed(get(v, "deltas", "f1_macro")), note])
     return (table(headers, rows) + best_variant_line(variants, throughput)
@@ -273,7 +280,7 @@ def best_variant_line(variants: list[dict], batch: str | None) -> str:
         return ""
     best = min(ok, key=lambda v: v["latency"][batch]["p50_ms"])
     return (f"\nBest within 1 point of F1: **{best['variant']} on {best['backend']}**, "
-            f"{num(get(best, 'speedup', batch), 2)}x at batch {batch}, "
+            f"{num(speedup_ratio(best, batch), 2)}x at batch {batch}, "
             f"{mb(get(best, 'footprint', 'file_bytes'))} MB, Δ F1 {signed(get(best, 'deltas', 'f1_macro'))}.\n")
 
 
@@ -311,7 +318,7 @@ def variant_size(variant: dict) -> str:
 
 
 def variant_gain(variant: dict, batch: str) -> str:
-    return (f"{num(get(variant, 'speedup', batch), 2)}x, "
+    return (f"{num(speedup_ratio(variant, batch), 2)}x, "
             f"Δ F1 {signed(get(variant, 'deltas', 'f1_macro'))}")
 
 

@@ -20,8 +20,8 @@ from toy import TASK, splits
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
 FAST = DeploySpec(variants=[["int8"], ["prune"], ["prune", "int8"], ["qat"], ["int8", "prune"]],
-                  batch_sizes=[1, 4], sequence_length=16, warmup_calls=1, min_calls=3,
-                  min_duration_s=0.0, eval_batch_size=16)
+                  batch_sizes=[1, 4], sequence_length=16, warmup_calls=1, rounds=6,
+                  round_min_calls=2, round_min_duration_s=0.01, eval_batch_size=16)
 
 
 @pytest.fixture(scope="module")
@@ -42,37 +42,71 @@ def deployed(tmp_path_factory):
     params = {"prune": COMPRESSIONS.get("prune").Params(ffn_ratio=0.5, round_to=8),
               "qat": COMPRESSIONS.get("qat").Params(epochs=1, learning_rate=1e-4)}
     workdir = tmp_path_factory.mktemp("deploy")
-    records = deploy_cell(model, tokenizer, TASK, data["test"], FAST, params, more_training,
-                          workdir, "cpu")
-    return {(r["variant"], r["backend"]): r for r in records}
+    deployment = deploy_cell(model, tokenizer, TASK, data["test"], FAST, params, more_training,
+                             workdir, "cpu")
+    return {"timing": deployment.timing,
+            **{(r["variant"], r["backend"]): r for r in deployment.variants}}
 
 
 def test_every_variant_runs_on_both_backends(deployed):
     expected = {(v, b) for v in ("fp32", "int8", "prune", "prune+int8", "qat", "int8+prune")
                 for b in ("torch", "onnxruntime")}
-    assert deployed.keys() == expected
-    for key, record in deployed.items():
+    assert deployed.keys() - {"timing"} == expected
+    for key, record in variants(deployed).items():
         if key[0] == "int8+prune":
             continue
         assert record["status"] == "ok", (key, record["reason"])
         assert record["metrics"]["n"] == 24 and 0 <= record["metrics"]["f1_macro"] <= 1
         assert record["footprint"]["file_bytes"] > 0
-        for size in ("1", "4"):
-            stats = record["latency"][size]
-            assert stats["calls"] >= 3 and stats["p50_ms"] > 0 and stats["cold_ms"] > 0
-            assert stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"] <= stats["max_ms"]
-            assert math.isclose(stats["samples_per_s"],
-                                int(size) * stats["calls"] / stats["duration_s"])
-        assert record["peak_memory"]["peak_rss_bytes"] >= record["peak_memory"]["rss_before_bytes"]
+        assert record["peak_memory"] is None  # CPU: no figure that belongs to the variant
         assert record["reference"] == "fp32/torch" and "f1_macro" in record["deltas"]
 
 
-def test_the_reference_is_timed_twice(deployed):
-    recheck = deployed[("fp32", "torch")]["latency_recheck"]
-    assert recheck.keys() == {"1", "4"}
-    for size, again in recheck.items():
-        first = deployed[("fp32", "torch")]["latency"][size]["p50_ms"]
-        assert math.isclose(again["relative_difference"], again["p50_ms"] / first - 1)
+def variants(deployed: dict) -> dict:
+    return {key: record for key, record in deployed.items() if key != "timing"}
+
+
+def test_every_variant_is_timed_in_the_same_rounds_under_both_stop_rules(deployed):
+    timed = {k: r for k, r in variants(deployed).items() if r["status"] == "ok"}
+    assert len(deployed["timing"]["order"]) == len(timed) == 10
+    for key, record in timed.items():
+        assert record["timings_s"]["prepare"] > 0 and record["timings_s"]["evaluate"] > 0
+        for size in ("1", "4"):
+            stats = record["latency"][size]
+            assert stats["rounds"] == 6 and len(stats["rounds_p50_ms"]) == 6
+            assert stats["calls"] >= 6 * FAST.round_min_calls  # the count rule, every round
+            assert stats["duration_s"] >= 6 * FAST.round_min_duration_s  # the duration rule
+            assert stats["warmup_calls"] == 1 and stats["cold_ms"] > 0
+            assert min(stats["rounds_p50_ms"]) >= stats["min_ms"]
+            assert math.isclose(stats["samples_per_s"], int(size) * 1000 / stats["p50_ms"])
+
+
+def test_speedups_carry_an_interval_and_a_verdict(deployed):
+    reference = deployed[("fp32", "torch")]
+    for size in ("1", "4"):
+        assert reference["speedup"][size]["ratio"] == 1.0
+        assert reference["speedup"][size]["verdict"] == "no measurable difference"
+    for key, record in variants(deployed).items():
+        for size, result in (record["speedup"] or {}).items():
+            ref = reference["latency"][size]["p50_ms"]
+            assert math.isclose(result["ratio"], ref / record["latency"][size]["p50_ms"])
+            ratios = [a / b for a, b in zip(reference["latency"][size]["rounds_p50_ms"],
+                                            record["latency"][size]["rounds_p50_ms"])]
+            assert (result["low"], result["high"]) == (min(ratios), max(ratios))  # 6 rounds
+            expected = ("faster" if result["low"] > 1 else "slower" if result["high"] < 1
+                        else "no measurable difference")
+            assert result["verdict"] == expected
+            assert result["far_slower"] == (result["ratio"] < 1 / 3)
+            assert (record["slow_warning"] is not None) == any(
+                s["far_slower"] for s in record["speedup"].values())
+
+
+def test_the_machine_load_is_checked_before_during_and_after(deployed):
+    load = deployed["timing"]["machine_load"]
+    assert load["before"]["seconds"] >= 0.9 and load["after"]["seconds"] >= 0.9
+    assert len(load["rounds"]) == 2 * 6 and isinstance(load["busy"], bool)
+    assert load["busy"] == any(s["busy"] for s in [load["before"], load["after"], *load["rounds"]])
+    assert ("warning" in load) == load["busy"]
 
 
 def test_a_quantizer_must_end_its_chain(deployed):
@@ -161,8 +195,9 @@ variants = [["int8"], ["prune"]]
 batch_sizes = [1, 8]
 sequence_length = 16
 warmup_calls = 1
-min_calls = 3
-min_duration_s = 0.0
+rounds = 6
+round_min_calls = 2
+round_min_duration_s = 0.0
 [compressions.prune]
 ffn_ratio = 0.25
 """
@@ -182,4 +217,36 @@ def test_a_suite_with_deploy_reports_a_compression_table(tmp_path, monkeypatch, 
     report = capsys.readouterr().out
     assert "### Compression and deployment (test split)" in report
     assert "| prune+int8 |" not in report and "| int8 | onnxruntime | ok |" in report
-    assert "Timing stability: fp32 on torch" in report
+    timing = record["deployment_timing"]
+    assert timing["rounds"] == 6 and len(timing["order"]) == 6 and timing["threads"] == 1
+    assert isinstance(record["environment"]["cpu"]["flags"]["avx2"], bool)
+
+
+def test_the_cold_call_comes_before_scoring_and_timing(tmp_path, monkeypatch):
+    import bench.deploy
+    import bench.deploy_timing
+
+    events = []
+
+    def logged(name, function):
+        def wrapper(*args, **kwargs):
+            events.append(name)
+            return function(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(bench.deploy, "first_calls", logged("cold", bench.deploy.first_calls))
+    monkeypatch.setattr(bench.deploy, "evaluate", logged("evaluate", bench.deploy.evaluate))
+    monkeypatch.setattr(bench.deploy_timing, "time_variants",
+                        logged("rounds", bench.deploy_timing.time_variants))
+    tokenizer = load_tokenizer(SPEC)
+    torch.manual_seed(0)
+    spec = replace(FAST, variants=[], round_min_duration_s=0.0)
+    deployment = deploy_cell(load_classifier(SPEC, TASK), tokenizer, TASK,
+                             splits(tokenizer)["test"], spec, {}, None, tmp_path, "cpu")
+    assert events == ["cold", "evaluate", "cold", "evaluate", "rounds"]
+    assert all(r["latency"]["1"]["cold_ms"] > 0 for r in deployment.variants)
+
+
+def test_too_few_rounds_for_an_interval_is_an_input_error():
+    with pytest.raises(BenchInputError, match="deploy.rounds: expected at least 6"):
+        DeploySpec(rounds=5)
