@@ -11,10 +11,11 @@ import torch
 
 from bench.deploy import DeploySpec, build_inputs
 from bench.environment import gpu_check
-from bench.measure import LatencyTracker, MemoryTracker
+from bench.measure import cuda_working_memory, summarise
 from bench.models import count_parameters, load_classifier, load_tokenizer
 from bench.registry import BACKENDS, METHODS
 from bench.specs import ModelSpec, TrainingConfig
+from bench.timing_rounds import RoundBudget, bound_call, interleaved_rounds, warm_up
 from bench.train import finetune, resolve_precision
 from toy import TASK, splits
 
@@ -86,12 +87,11 @@ def test_cuda_timing_is_synchronised_and_memory_is_torchs_own(tmp_path):
     model = load_classifier(SPEC, TASK).to("cuda").eval()
     predictor = BACKENDS.get("torch")().prepare(model, inputs.examples, tmp_path, "cuda", 1)
     assert predictor.synchronize is torch.cuda.synchronize and predictor.cuda_memory_visible
-    tracker = LatencyTracker(warmup_calls=3, min_calls=5, min_duration_s=0.1,
-                             synchronize=predictor.synchronize)
-    with MemoryTracker(cuda=True) as memory:
-        stats = tracker.measure(lambda: predictor(inputs.timed[8]), 8, 32)
-    assert stats.calls >= 5 and stats.p50_ms > 0
-    assert memory.result.cuda_max_allocated_bytes > 0
+    calls = {"fp32": bound_call(predictor, inputs.timed[8])}
+    warm_up(calls, 3)
+    stats = summarise(interleaved_rounds(calls, RoundBudget(6, 3, 2, 0.05))["fp32"], None, 8, 32, 3)
+    assert stats.calls >= 12 and stats.p50_ms > 0
+    assert cuda_working_memory(calls["fp32"])["cuda_working_bytes"] > 0
     assert predictor.info["device_name"] == torch.cuda.get_device_name(0)
 
 
