@@ -25,9 +25,10 @@ import sys
 import time
 import traceback
 from abc import ABC
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, Callable, ClassVar, Iterator, Protocol
 
 import numpy as np
 import torch
@@ -345,11 +346,23 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
     name to its Params (absent: defaults); `finetune` trains a model further on the cell's
     train split (pruning recovery, QAT), None where not available.
     """
+    with prepared_variants(model, tokenizer, task, test_data, spec, compression_params,
+                           finetune, workdir, device, progress) as (variants, inputs, threads):
+        return measure_prepared(variants, spec, inputs, threads, probe or LoadProbe(), progress)
+
+
+@contextmanager
+def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
+                      spec: DeploySpec, compression_params: dict[str, Any],
+                      finetune: FineTune | None, workdir: Path, device: str,
+                      progress: Callable[[str], None] = lambda s: None
+                      ) -> Iterator[tuple[list[Prepared], DeployInputs, int]]:
+    """Every variant built, cold-called and scored, its predictor alive inside the `with`
+    (threads set as the spec says; files removed on leaving unless `keep_files`)."""
     from bench.registry import BACKENDS, COMPRESSIONS
 
     previous_threads = torch.get_num_threads()
     threads = apply_threads(spec.threads).intra_op
-    probe = probe or LoadProbe()
     try:
         inputs = build_inputs(test_data, tokenizer, spec)
         compressions = {name: COMPRESSIONS.get(name)() for chain in spec.variants for name in chain}
@@ -363,12 +376,21 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
         backends = [BACKENDS.get(name)() for name in spec.backends]
         variants = [runner.prepare(chain, backend)
                     for chain in [[], *spec.variants] for backend in backends]
-        seconds = time_prepared(variants, spec, inputs.timed, probe, progress)
+        yield variants, inputs, threads
+        del variants, models
+        release_memory(device)
     finally:
         torch.set_num_threads(previous_threads)
         if not spec.keep_files:
             shutil.rmtree(workdir, ignore_errors=True)
-    records = compare_to_reference([v.record for v in variants], spec.backends[0])
-    del variants
-    release_memory(device)
+
+
+def measure_prepared(variants: list[Prepared], spec: DeploySpec, inputs: DeployInputs,
+                     threads: int, probe: LoadProbe,
+                     progress: Callable[[str], None] = lambda s: None) -> Deployment:
+    """Times prepared variants in interleaved rounds and compares them with the reference, on
+    copies of their records: the same variants can be measured again."""
+    fresh = [replace(v, record=copy.deepcopy(v.record)) for v in variants]
+    seconds = time_prepared(fresh, spec, inputs.timed, probe, progress)
+    records = compare_to_reference([v.record for v in fresh], spec.backends[0])
     return Deployment(records, timing_summary(records, spec, threads, probe, seconds))

@@ -1,0 +1,164 @@
+"""Do a cell's speed-ups reproduce? Times the same deployed variants twice in a row.
+
+    python benchmarks/deploy_repro.py suites/classification.toml minilm--full--tweets
+
+Loads the cell's saved model from `<results>/artefacts/<cell id>/` (the suite's output folder,
+or --results), merges it as `bench run` does, builds the cell's deployment variants once
+(compressions, exports, sessions, exactly as the suite's [deploy] table says, QAT training
+included), then runs the deployment measurement (interleaved rounds, speed-ups with their
+interval, machine-load checks; docs/measurement.md) twice in a row on those same variants.
+Prints every speed-up of both runs and their ratio, and writes the figures with the commit,
+library versions, CPU and settings to results/benchmarks/deploy_repro--<cell id>.json (or
+--json). --rounds, --warmup-calls, --round-min-calls and --round-min-duration-s override the
+suite's timing budget. Run it on a quiet machine: both runs' machine load is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+AGREEMENT = 0.10  # the two runs' speed-ups should agree within this relative difference
+BUDGET = ("rounds", "warmup_calls", "round_min_calls", "round_min_duration_s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("suite", type=Path)
+    parser.add_argument("cell", help="a deployed cell id of the suite (see `bench validate SUITE`)")
+    parser.add_argument("--results", type=Path, help="the suite's results folder (default: its own)")
+    parser.add_argument("--json", type=Path, help="where to write the figures")
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--warmup-calls", type=int)
+    parser.add_argument("--round-min-calls", type=int)
+    parser.add_argument("--round-min-duration-s", type=float)
+    args = parser.parse_args(argv)
+
+    from bench.deploy import DeploySpec
+    from bench.errors import BenchInputError
+    from bench.suite import load_suite
+
+    try:
+        suite = load_suite(args.suite)
+        cell = next((c for c in suite.cells if c.id == args.cell), None)
+        if cell is None or not cell.deploy:
+            raise BenchInputError(f"{args.suite}: no deployed cell {args.cell!r}")
+        artefacts = (args.results or suite.output_dir) / "artefacts" / cell.id
+        if not artefacts.is_dir():
+            raise BenchInputError(f"{artefacts}: no saved model (run the suite first)")
+        overrides = {k: getattr(args, k) for k in BUDGET if getattr(args, k) is not None}
+        spec = replace(DeploySpec(**cell.deploy), **overrides)
+    except BenchInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    runs, threads = measure_twice(cell, artefacts, spec)
+    summary = summarise(cell.id, spec, threads, runs)
+    print_summary(summary)
+    out = args.json or Path("results/benchmarks") / f"deploy_repro--{cell.id}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"written: {out}")
+    return 0
+
+
+def measure_twice(cell, artefacts: Path, spec) -> tuple[list, int]:
+    """The cell's saved model, merged, deployed once and measured twice."""
+    import tempfile
+
+    import torch
+
+    from bench.data import prepare_dataset
+    from bench.deploy import measure_prepared, prepared_variants
+    from bench.machine_load import LoadProbe
+    from bench.models import load_tokenizer
+    from bench.registry import COMPRESSIONS, METHODS
+    from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
+    from bench.tokenization import tokenize_splits
+    from bench.train import finetune, resolve_device
+
+    cfg = TrainingConfig(**cell.training)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    model_spec, data_spec = ModelSpec(**cell.model), DatasetSpec(**cell.dataset)
+    data = prepare_dataset(data_spec, Path(cell.base_dir))
+    tokenizer = load_tokenizer(model_spec)
+    tokenized = tokenize_splits(data, tokenizer, data_spec.max_length)
+    method = METHODS.get(cell.method)
+    model = method.load(model_spec, data.task, method.Params(**cell.method_params), artefacts,
+                        device)
+    merged = method.merge_for_deployment(model)
+
+    def more_training(m, epochs: float, **overrides):
+        finetune(m, tokenizer, tokenized, replace(cfg, keep_best=False, **overrides), data.task,
+                 device, data_spec.max_length, epochs=epochs)
+        return m
+
+    params = {name: COMPRESSIONS.get(name).Params(**values)
+              for name, values in cell.compressions.items()}
+    with tempfile.TemporaryDirectory(prefix="deploy-repro-") as workdir, \
+            prepared_variants(merged, tokenizer, data.task, tokenized["test"], spec, params,
+                              more_training, Path(workdir), device,
+                              lambda text: print(f"  {text}", flush=True)) as (variants, inputs,
+                                                                               threads):
+        runs = [measure_prepared(variants, spec, inputs, threads, LoadProbe()) for _ in range(2)]
+    return runs, threads
+
+
+def summarise(cell_id: str, spec, threads: int, runs: list) -> dict:
+    from bench.environment import cpu_info, git_state, library_versions
+
+    variants = {}
+    for run in runs:
+        for record in run.variants:
+            name = f"{record['variant']}/{record['backend']}"
+            entry = variants.setdefault(name, {"status": [], "runs": []})
+            entry["status"].append(record["status"])
+            entry["runs"].append({size: {"p50_ms": stats["p50_ms"],
+                                         "speedup": (record["speedup"] or {}).get(size)}
+                                  for size, stats in (record["latency"] or {}).items()})
+    agreement = {}
+    for name, entry in variants.items():
+        first, second = entry["runs"] if len(entry["runs"]) == 2 else ({}, {})
+        for size in first:
+            a, b = first[size]["speedup"], (second.get(size) or {}).get("speedup")
+            if a and b:
+                agreement.setdefault(size, {})[name] = b["ratio"] / a["ratio"]
+    return {"benchmark": "deploy_repro", "cell": cell_id, "git": git_state(),
+            "versions": library_versions(), "cpu": cpu_info(), "threads": threads,
+            "settings": asdict(spec),
+            "machine_load": [run.timing["machine_load"] for run in runs],
+            "timing_seconds": [run.timing["seconds"] for run in runs],
+            "variants": variants, "second_over_first": agreement,
+            "largest_disagreement": {size: max(abs(r - 1) for r in ratios.values())
+                                     for size, ratios in agreement.items()},
+            "agreement_limit": AGREEMENT}
+
+
+def print_summary(summary: dict) -> None:
+    print(f"{summary['cell']}: {summary['cpu']['model']}, {summary['threads']} threads; "
+          f"rounds {summary['settings']['rounds']}")
+    for index, load in enumerate(summary["machine_load"], 1):
+        print(f"run {index}: machine {'BUSY: ' + load['warning'] if load['busy'] else 'quiet'}")
+    sizes = sorted(summary["second_over_first"], key=int, reverse=True)
+    for size in sizes:
+        print(f"\nbatch {size}: speed-up vs fp32 reference, run 1 | run 2 | run 2 / run 1")
+        for name, ratio in summary["second_over_first"][size].items():
+            one, two = (run[size]["speedup"] for run in summary["variants"][name]["runs"])
+            print(f"  {name:>24}: {show(one)} | {show(two)} | {ratio:.3f}")
+        worst = summary["largest_disagreement"][size]
+        verdict = "agree" if worst <= AGREEMENT else "DO NOT agree"
+        print(f"  largest difference {worst:.1%}: the runs {verdict} within {AGREEMENT:.0%}")
+
+
+def show(speedup: dict) -> str:
+    return (f"{speedup['ratio']:.2f}x [{speedup['low']:.2f}-{speedup['high']:.2f}] "
+            f"{speedup['verdict']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
