@@ -24,11 +24,10 @@ import shutil
 import sys
 import time
 import traceback
-from abc import ABC
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Protocol
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -36,11 +35,12 @@ import torch.nn as nn
 from datasets import Dataset
 
 from bench.backends import Backend, Batch, Quantizer, to_torch
+from bench.compression import CompressedModels, CompressionContext, FineTune
+from bench.deploy_timing import (Deployment, Prepared, add_speedups, time_prepared,
+                                 timing_summary)
 from bench.errors import BenchInputError, VariantSkipped, one_line
 from bench.evaluate import evaluate
 from bench.inference import MODEL_INPUTS, by_length, iterate_batches, labels_of
-from bench.deploy_timing import (Deployment, Prepared, add_speedups, time_prepared,
-                                 timing_summary)
 from bench.machine_load import LoadProbe
 from bench.measure import apply_threads
 from bench.method import TaskInfo
@@ -106,51 +106,8 @@ class DeploySpec:
             raise BenchInputError("deploy: expected at least one backend and non-empty chains")
 
 
-class FineTune(Protocol):
-    """More epochs of the cell's own training on its train split; `overrides` are
-    TrainingConfig fields (e.g. learning_rate)."""
-
-    def __call__(self, model: nn.Module, epochs: float, **overrides: Any) -> nn.Module: ...
-
-
-@dataclass
-class CompressionContext:
-    finetune: FineTune | None
-    example: dict[str, torch.Tensor]  # a real input batch on the model's device, for tracing
-    device: str
-    progress: Callable[[str], None] = lambda text: None
-
-
-class Compression(ABC):
-    """A config class (`Params`) plus the code of one compression step (see module doc)."""
-
-    name: ClassVar[str]
-    Params: ClassVar[type]
-    changes_model: ClassVar[bool] = False  # has a PyTorch `transform`
-    quantizes: ClassVar[bool] = False  # supplies a Quantizer: must end its chain
-
-    def check(self, params: Any, backend: str, device: str, can_finetune: bool) -> None:
-        """Raise VariantSkipped when this step cannot run here, before any work is done."""
-
-    def transform(self, model: nn.Module, params: Any,
-                  context: CompressionContext) -> tuple[nn.Module, dict]:
-        """Change this private fp32 copy of the model in PyTorch (only called when
-        `changes_model`); return the model and what to record about the step."""
-        return model, {}
-
-    def quantizer(self, params: Any, backend: str) -> Quantizer | None:
-        return None
-
-
 def variant_name(chain: list[str]) -> str:
     return "+".join(chain) or REFERENCE
-
-
-def make_trainable(model: nn.Module) -> nn.Module:
-    """A merged adapter model comes back frozen; recovery and QAT train every weight."""
-    for parameter in model.parameters():
-        parameter.requires_grad_(True)
-    return model.train()
 
 
 # ---------------------------------------------------------------------------------- inputs
@@ -181,47 +138,6 @@ def fixed_batch(data: Dataset, tokenizer, batch_size: int, length: int) -> Batch
     features = [{c: row[c][:length] for c in columns} for row in rows]
     padded = tokenizer.pad(features, padding="max_length", max_length=length, return_tensors="np")
     return {c: np.asarray(padded[c], dtype=np.int64) for c in columns}
-
-
-# ------------------------------------------------------------------------------ variants
-
-class CompressedModels:
-    """Runs each chain's PyTorch transforms once and shares the result (or the failure)
-    across backends and across chains with the same prefix (prune / prune+int8)."""
-
-    def __init__(self, model: nn.Module, params: dict[str, Any], context: CompressionContext,
-                 compressions: dict[str, Compression]) -> None:
-        self.params = params
-        self.context = context
-        self.compressions = compressions
-        self._cache: dict[tuple[str, ...], tuple[nn.Module, dict] | Exception] = {(): (model, {})}
-
-    def get(self, chain: list[str]) -> tuple[nn.Module, dict]:
-        """The fp32 PyTorch model of `chain` and the info of each transform step."""
-        entry = self._entry(tuple(n for n in chain if self.compressions[n].changes_model))
-        if isinstance(entry, Exception):
-            raise entry
-        return entry
-
-    def _entry(self, key: tuple[str, ...]) -> tuple[nn.Module, dict] | Exception:
-        if key not in self._cache:
-            parent = self._entry(key[:-1])
-            self._cache[key] = parent if isinstance(parent, Exception) else self._apply(parent, key)
-        return self._cache[key]
-
-    def _apply(self, parent: tuple[nn.Module, dict],
-               key: tuple[str, ...]) -> tuple[nn.Module, dict] | Exception:
-        model, info = parent
-        name = key[-1]
-        self.context.progress(f"compress {'+'.join(key)}")
-        start = time.perf_counter()
-        try:
-            model, step = self.compressions[name].transform(copy.deepcopy(model),
-                                                             self.params[name], self.context)
-        except Exception as error:  # recorded by every variant that needs this step
-            return error
-        step["seconds"] = round(time.perf_counter() - start, 3)
-        return model.eval(), {**info, name: step}
 
 
 # ------------------------------------------------------------------------------- running

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from bench.deploy import Compression, CompressionContext, make_trainable
+from bench.compression import Compression, CompressionContext, make_trainable
 from bench.errors import VariantSkipped
 from bench.registry import COMPRESSIONS
 

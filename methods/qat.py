@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 
 from bench.backends import Quantizer
-from bench.deploy import Compression, CompressionContext, make_trainable
+from bench.compression import Compression, CompressionContext, make_trainable
 from bench.errors import VariantSkipped
 from bench.registry import COMPRESSIONS
 from methods.quantize import (Int8Params, in_base_model, onnx_int8_info, quantize_onnx,

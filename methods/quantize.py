@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from bench.backends import Quantizer
-from bench.deploy import Compression
+from bench.compression import Compression
 from bench.errors import VariantSkipped
 from bench.registry import COMPRESSIONS
 

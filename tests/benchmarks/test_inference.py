@@ -12,7 +12,8 @@ import pytest
 import torch
 from datasets import Dataset
 
-from bench.deploy import CompressionContext, DeploySpec, build_inputs
+from bench.compression import CompressionContext
+from bench.deploy import DeploySpec, build_inputs
 from bench.method import TaskInfo
 from bench.models import load_classifier, load_tokenizer
 from bench.registry import BACKENDS, COMPRESSIONS
