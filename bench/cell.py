@@ -63,19 +63,22 @@ def base_record(cell) -> dict:
                               "params": cell.method_params},
                    "training": cell.training, "sweep": cell.sweep, "deploy": cell.deploy,
                    "compressions": cell.compressions},
+        "seed": cell.training.get("seed"), "seed_group": cell.seed_group or cell.id,
         "environment": describe_environment(), "started_at": now_iso(),
     }
 
 
-def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
-    """Fill `record` in place, so that a failure keeps everything measured before it."""
+def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
+             predictions: dict) -> None:
+    """Fill `record` (and `predictions`, per example: bench/predictions.py) in place, so that a
+    failure keeps everything measured before it."""
     import torch
 
     from bench.baseline import cached_tfidf_baseline
     from bench.data import prepare_dataset
     from bench.evaluate import evaluate
     from bench.flops import training_compute
-    from bench.inference import TorchPredictor, by_length, iterate_batches, labels_of
+    from bench.inference import TorchPredictor, iterate_batches, labels_of, length_order
     from bench.models import count_parameters, load_tokenizer
     from bench.registry import METHODS
     from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
@@ -104,16 +107,21 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
     tokenizer = load_tokenizer(model_spec)
     tokenized = tokenize_splits(data, tokenizer, data_spec.max_length)
     test = tokenized["test"]
-    sorted_splits = {"validation": by_length(tokenized["validation"]), "test": by_length(test)}
+    orders = {split: length_order(tokenized[split]) for split in ("validation", "test")}
 
-    def score(model, split: str = "test") -> dict:
-        rows = sorted_splits[split]
+    def score(model, split: str = "test", keep: bool = False) -> dict:
+        rows = tokenized[split].select(orders[split].tolist())
         batches = iterate_batches(rows, tokenizer, cfg.eval_batch_size)
-        return evaluate(TorchPredictor(model, device), batches, labels_of(rows), data.task)
+        result = evaluate(TorchPredictor(model, device), batches, labels_of(rows), data.task,
+                          order=orders[split])
+        if keep:
+            predictions[split] = result.predictions
+        return result.metrics
 
     if cfg.baseline:
         phases.enter("baseline")
-        record["baseline"] = cached_tfidf_baseline(data, seed=cfg.seed)
+        record["baseline"] = cached_tfidf_baseline(data, seed=cfg.seed, tokenizer=tokenizer,
+                                                   max_length=data_spec.max_length)
 
     phases.enter("load model")
     torch.manual_seed(cfg.seed)
@@ -135,8 +143,8 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
         report.precision).to_dict()
 
     phases.enter("evaluate")
-    record["evaluation"]["validation"] = score(model, "validation")
-    record["evaluation"]["test"] = score(model)
+    record["evaluation"]["validation"] = score(model, "validation", keep=True)
+    record["evaluation"]["test"] = score(model, keep=True)
     record["examples"] = inference_examples(model, tokenizer, data, device, cfg.inference_examples)
 
     phases.enter("save")
@@ -150,7 +158,8 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
         merged = method.merge_for_deployment(model)
 
         def more_training(m, epochs: float, **overrides):
-            finetune(m, tokenizer, tokenized, replace(cfg, keep_best=False, **overrides),
+            finetune(m, tokenizer, tokenized,  # a fixed number of epochs: no early stop
+                     replace(cfg, keep_best=False, early_stopping_patience=None, **overrides),
                      data.task, device, data_spec.max_length, epochs=epochs)
             return m
 
@@ -158,7 +167,9 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases) -> None:
             merged, tokenizer, data.task, test, spec=deploy_spec(cell.deploy),
             compression_params=compression_params(cell.compressions),
             finetune=more_training, workdir=artefact_dir / "deploy", device=device,
-            progress=lambda text: emit("phase", phase=f"deploy: {text}"))
+            progress=lambda text: emit("phase", phase=f"deploy: {text}"),
+            keep_predictions=predictions.__setitem__,
+            validation_data=tokenized["validation"])
         record["deployment"] = deployment.variants
         record["deployment_timing"] = deployment.timing
 
@@ -232,6 +243,7 @@ def exit_with_parent(poll_s: float = 0.5) -> None:
 
 
 def main(argv: list[str]) -> int:
+    from bench.predictions import save_predictions, sidecar_path
     from bench.store import write_json_atomic
     from bench.suite import Cell
 
@@ -240,8 +252,12 @@ def main(argv: list[str]) -> int:
     cell = Cell.from_dict(json.loads(cell_path.read_text()))
     phases = Phases()
     record = base_record(cell)
+    predictions: dict = {}
     try:
-        run_cell(cell, artefact_dir, record, phases)
+        run_cell(cell, artefact_dir, record, phases, predictions)
+        if predictions:  # beside the record, before it: a reader never finds one without it
+            save_predictions(sidecar_path(out_path), predictions)
+            record["predictions_file"] = sidecar_path(Path(f"{cell.id}.json")).name
         record["status"] = "ok"
     except Exception as error:  # recorded, never lost: the suite goes on
         traceback.print_exc()

@@ -5,7 +5,10 @@ variant of the baseline is missing or failed in the new run.
 Cells match by cell id, deployment variants by (variant, backend). Scores (accuracy, F1 macro)
 are compared in absolute points, latency and size on disk relative to the baseline. Latency is
 only compared between runs timed on the same hardware (bench.hardware); otherwise the cell gets
-one "hardware" row naming the difference and only its scores and sizes are compared.
+one "hardware" row naming the difference and only its scores and sizes are compared. Where
+both runs kept per-example predictions of the same test examples, a score drop beyond its
+threshold is a regression only if the paired test also calls the new run "worse" at 95%
+(bench/stats.py, docs/statistics.md): a drop inside the noise is shown, not failed.
 """
 from __future__ import annotations
 
@@ -18,8 +21,11 @@ from rich.table import Table
 
 from bench.errors import BenchInputError
 from bench.hardware import hardware_difference
+from bench.pairing import paired_verdicts
+from bench.predictions import deploy_key
 from bench.report import table as markdown_table
 from bench.specs import CompareThresholds
+from bench.stats import PairedVerdict
 from bench.store import load_records
 
 FINE_TUNED = "fine-tuned"  # the target name of the cell's own model (not a deployment variant)
@@ -126,8 +132,22 @@ def megabytes(value: int | None) -> float | None:
     return None if value is None else value / 1e6
 
 
-def compare_cells(old: dict[str, dict], new: dict[str, dict],
-                  rules: dict[str, Rule]) -> list[Row]:
+def verdicts_by_target(old: dict, new: dict, folders: tuple[Path, Path] | None
+                       ) -> dict[tuple[str, str], PairedVerdict]:
+    """(target, metric) -> paired verdict of new against old, where both kept predictions."""
+    if folders is None:
+        return {}
+    by_key = paired_verdicts(old, new, *folders)
+    targets = {"test": FINE_TUNED} | {
+        deploy_key(v.get("variant"), v.get("backend")): f"{v.get('variant')}/{v.get('backend')}"
+        for v in new.get("deployment") or []}
+    names = {"accuracy": "accuracy", "f1_macro": "F1 macro"}
+    return {(targets[key], names[metric]): verdict for key, metrics in by_key.items()
+            if key in targets for metric, verdict in metrics.items()}
+
+
+def compare_cells(old: dict[str, dict], new: dict[str, dict], rules: dict[str, Rule],
+                  folders: tuple[Path, Path] | None = None) -> list[Row]:
     rows: list[Row] = []
     for cell in sorted(old.keys() | new.keys()):
         if cell not in new:
@@ -144,7 +164,8 @@ def compare_cells(old: dict[str, dict], new: dict[str, dict],
                 rows.append(Row(cell, CELL, HARDWARE, "", "",
                                 verdict=f"speed not compared: {difference}"))
                 before, after = without_speed(before), without_speed(after)
-            rows += compare_targets(cell, before, after, rules)
+            rows += compare_targets(cell, before, after, rules,
+                                    verdicts_by_target(old[cell], new[cell], folders))
     return rows
 
 
@@ -162,7 +183,8 @@ def without_speed(targets: dict[str, Target]) -> dict[str, Target]:
 
 
 def compare_targets(cell: str, old: dict[str, Target], new: dict[str, Target],
-                    rules: dict[str, Rule]) -> list[Row]:
+                    rules: dict[str, Rule],
+                    verdicts: dict[tuple[str, str], PairedVerdict] | None = None) -> list[Row]:
     rows: list[Row] = []
     for name in list(old) + [n for n in new if n not in old]:
         before, after = old.get(name), new.get(name)
@@ -178,24 +200,35 @@ def compare_targets(cell: str, old: dict[str, Target], new: dict[str, Target],
             rows.append(Row(cell, name, "status", before.status, "ok", verdict="better"))
         else:
             rows += [compare_metric(cell, name, metric, before.values.get(metric), value,
-                                    rules[metric.split()[0]])
+                                    rules[metric.split()[0]],
+                                    (verdicts or {}).get((name, metric)))
                      for metric, value in after.values.items()]
     return rows
 
 
 def compare_metric(cell: str, target: str, metric: str, old: float | None, new: float | None,
-                   rule: Rule) -> Row:
+                   rule: Rule, paired: PairedVerdict | None = None) -> Row:
     if old is None or new is None:
         lost = new is None and old is not None
         return Row(cell, target, metric, old, new, verdict="no longer measured" if lost else "",
                    regression=lost)
     if rule.regressed(old, new):
+        if paired is not None and paired.verdict != "worse":
+            return Row(cell, target, metric, old, new, change(old, new, rule.relative),
+                       f"beyond limit {rule.describe()}, but {paired.verdict} at 95% "
+                       f"({describe_paired(paired)}): noise, not a regression")
+        found = f"; worse at 95% ({describe_paired(paired)})" if paired else ""
         return Row(cell, target, metric, old, new, change(old, new, rule.relative),
-                   f"limit {rule.describe()}", regression=True)
+                   f"limit {rule.describe()}{found}", regression=True)
     verdict = ""
     if new != old:
         verdict = "better" if (new > old) == rule.higher_is_better else "worse, within limit"
     return Row(cell, target, metric, old, new, change(old, new, rule.relative), verdict)
+
+
+def describe_paired(paired: PairedVerdict) -> str:
+    return (f"paired interval {paired.low:+.4f} to {paired.high:+.4f}, "
+            f"McNemar p={paired.mcnemar_p:.2g}")
 
 
 def change(old: float, new: float, relative: bool) -> str:
@@ -246,7 +279,8 @@ def render_markdown(rows: list[Row]) -> str:
 def run_compare(baseline: Path, new: Path, limits: CompareThresholds, markdown: bool,
                 console: Console) -> int:
     """Print the differences (stdout) and one line per regression (console); 1 on regression."""
-    rows = compare_cells(load_side(baseline), load_side(new), rules_from(limits))
+    rows = compare_cells(load_side(baseline), load_side(new), rules_from(limits),
+                         folders=(baseline, new))
     if markdown:
         sys.stdout.write(render_markdown(rows))
     else:

@@ -40,10 +40,11 @@ from bench.deploy_timing import (Deployment, Prepared, add_speedups, time_prepar
                                  timing_summary)
 from bench.errors import BenchInputError, VariantSkipped, one_line
 from bench.evaluate import evaluate
-from bench.inference import MODEL_INPUTS, by_length, iterate_batches, labels_of
+from bench.inference import MODEL_INPUTS, iterate_batches, labels_of, length_order
 from bench.machine_load import LoadProbe
 from bench.measure import apply_threads
 from bench.method import TaskInfo
+from bench.predictions import SplitPredictions, deploy_key
 from bench.speedup import min_rounds
 from bench.timing_rounds import first_calls
 
@@ -113,22 +114,43 @@ def variant_name(chain: list[str]) -> str:
 # ---------------------------------------------------------------------------------- inputs
 
 @dataclass
+class ScoredRows:
+    data: Dataset  # length-sorted: less padding, same metrics
+    labels: np.ndarray
+    order: np.ndarray  # data = the split's first rows .select(order)
+
+
+@dataclass
 class DeployInputs:
     eval_data: Dataset  # sorted by length: less padding, same metrics
     labels: np.ndarray
     timed: dict[int, Batch]  # batch size -> real texts at the fixed sequence length
     examples: list[Batch]  # export tracing (first) and ONNX checks (all): two shapes
+    order: np.ndarray  # eval_data = the first rows of the test split .select(order)
+    # validation rows, scored too so that a choice among variants ("fastest within 1 point")
+    # is made on validation and reported on test (bench/selection.py)
+    validation: ScoredRows | None = None
 
 
-def build_inputs(test_data: Dataset, tokenizer, spec: DeploySpec) -> DeployInputs:
-    data = by_length(test_data.select(range(min(spec.eval_samples or len(test_data),
-                                                 len(test_data)))))
+def scored_rows(split: Dataset, limit: int | None) -> ScoredRows:
+    first = split.select(range(min(limit or len(split), len(split))))
+    order = length_order(first)
+    data = first.select(order.tolist())
+    return ScoredRows(data, labels_of(data), order)
+
+
+def build_inputs(test_data: Dataset, tokenizer, spec: DeploySpec,
+                 validation_data: Dataset | None = None) -> DeployInputs:
+    test = scored_rows(test_data, spec.eval_samples)
+    data = test.data
     timed = {size: fixed_batch(data, tokenizer, size, spec.sequence_length)
              for size in spec.batch_sizes}
     trace = fixed_batch(data, tokenizer, max(2, *spec.batch_sizes), spec.sequence_length)
     ragged = next(iterate_batches(data.select(range(len(data) - min(8, len(data)), len(data))),
                                   tokenizer, 8))
-    return DeployInputs(data, labels_of(data), timed, [trace, ragged])
+    validation = (scored_rows(validation_data, spec.eval_samples)
+                  if validation_data is not None and len(validation_data) else None)
+    return DeployInputs(data, test.labels, timed, [trace, ragged], test.order, validation)
 
 
 def fixed_batch(data: Dataset, tokenizer, batch_size: int, length: int) -> Batch:
@@ -157,6 +179,7 @@ class VariantRunner:
     threads: int
     can_finetune: bool
     progress: Callable[[str], None]
+    keep_predictions: Callable[[str, SplitPredictions], None]
 
     def prepare(self, chain: list[str], backend: Backend) -> Prepared:
         prepared = Prepared(empty_record(chain, backend.name))
@@ -199,7 +222,18 @@ class VariantRunner:
             return
         start = time.perf_counter()
         batches = iterate_batches(self.inputs.eval_data, self.tokenizer, self.spec.eval_batch_size)
-        record["metrics"] = evaluate(predictor, batches, self.inputs.labels, self.task)
+        evaluation = evaluate(predictor, batches, self.inputs.labels, self.task,
+                              order=self.inputs.order)
+        record["metrics"] = evaluation.metrics
+        self.keep_predictions(deploy_key(record["variant"], backend.name), evaluation.predictions)
+        if self.inputs.validation is not None:
+            rows = self.inputs.validation
+            scored = evaluate(predictor, iterate_batches(rows.data, self.tokenizer,
+                                                         self.spec.eval_batch_size),
+                              rows.labels, self.task, order=rows.order)
+            record["validation_metrics"] = scored.metrics
+            self.keep_predictions(deploy_key(record["variant"], backend.name, "validation"),
+                                  scored.predictions)
         record["timings_s"]["evaluate"] = round(time.perf_counter() - start, 3)
 
     def check(self, chain: list[str], backend: Backend) -> None:
@@ -227,7 +261,8 @@ def empty_record(chain: list[str], backend: str) -> dict:
             "status": "ok", "reason": None, "backend_info": None, "footprint": None,
             "latency": None, "peak_memory": None, "metrics": None, "deltas": None,
             "speedup": None, "slow_warning": None, "reference": None,
-            "onnx_max_abs_diff": None, "compression_info": {}, "timings_s": {}}
+            "onnx_max_abs_diff": None, "validation_metrics": None, "compression_info": {},
+            "timings_s": {}}
 
 
 def release_memory(device: str) -> None:
@@ -255,15 +290,20 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
                 spec: DeploySpec, compression_params: dict[str, Any],
                 finetune: FineTune | None, workdir: Path, device: str,
                 progress: Callable[[str], None] = lambda s: None,
-                probe: LoadProbe | None = None) -> Deployment:
+                probe: LoadProbe | None = None,
+                keep_predictions: Callable[[str, SplitPredictions], None] = lambda k, p: None,
+                validation_data: Dataset | None = None) -> Deployment:
     """Every variant of `spec` (fp32 first) on every backend: one JSON-ready record each.
 
     `model` is the merged fp32 model (left unchanged); `compression_params` maps a compression
     name to its Params (absent: defaults); `finetune` trains a model further on the cell's
-    train split (pruning recovery, QAT), None where not available.
+    train split (pruning recovery, QAT), None where not available; `keep_predictions` receives
+    each variant's per-example predictions (bench/predictions.py keys); with
+    `validation_data`, each variant is scored on it too (`validation_metrics`).
     """
     with prepared_variants(model, tokenizer, task, test_data, spec, compression_params,
-                           finetune, workdir, device, progress) as (variants, inputs, threads):
+                           finetune, workdir, device, progress, keep_predictions,
+                           validation_data) as (variants, inputs, threads):
         return measure_prepared(variants, spec, inputs, threads, probe or LoadProbe(), progress)
 
 
@@ -271,7 +311,9 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
 def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
                       spec: DeploySpec, compression_params: dict[str, Any],
                       finetune: FineTune | None, workdir: Path, device: str,
-                      progress: Callable[[str], None] = lambda s: None
+                      progress: Callable[[str], None] = lambda s: None,
+                      keep_predictions: Callable[[str, SplitPredictions], None] = lambda k, p: None,
+                      validation_data: Dataset | None = None
                       ) -> Iterator[tuple[list[Prepared], DeployInputs, int]]:
     """Every variant built, cold-called and scored, its predictor alive inside the `with`
     (threads set as the spec says; files removed on leaving unless `keep_files`)."""
@@ -280,7 +322,7 @@ def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Da
     previous_threads = torch.get_num_threads()
     threads = apply_threads(spec.threads).intra_op
     try:
-        inputs = build_inputs(test_data, tokenizer, spec)
+        inputs = build_inputs(test_data, tokenizer, spec, validation_data)
         compressions = {name: COMPRESSIONS.get(name)() for chain in spec.variants for name in chain}
         params = {name: compression_params.get(name) or compression.Params()
                   for name, compression in compressions.items()}
@@ -288,7 +330,7 @@ def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Da
                                      progress)
         models = CompressedModels(model.eval(), params, context, compressions)
         runner = VariantRunner(spec, task, tokenizer, inputs, models, Path(workdir), device,
-                               threads, finetune is not None, progress)
+                               threads, finetune is not None, progress, keep_predictions)
         backends = [BACKENDS.get(name)() for name in spec.backends]
         variants = [runner.prepare(chain, backend)
                     for chain in [[], *spec.variants] for backend in backends]

@@ -3,6 +3,7 @@ compressed variant, so their figures are comparable."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
@@ -10,6 +11,8 @@ from sklearn import metrics as skm
 
 from bench.errors import CellFailed
 from bench.method import TaskInfo
+from bench.predictions import SplitPredictions
+from bench.stats import intervals_of
 
 Batch = dict[str, np.ndarray]
 Predictor = Callable[[Batch], np.ndarray]  # a batch of model inputs -> logits [batch, labels]
@@ -35,15 +38,30 @@ def predict_all(predict: Predictor, batches: Iterable[Batch]) -> tuple[np.ndarra
     return np.concatenate(outputs), time.perf_counter() - start, steps
 
 
+@dataclass
+class Evaluation:
+    metrics: dict  # compute_metrics + timing + 95% bootstrap `intervals`
+    predictions: SplitPredictions  # per example, in the split's original order
+
+
 def evaluate(predict: Predictor, batches: Iterable[Batch], labels: np.ndarray,
-             task: TaskInfo) -> dict:
-    """Run `predict` over `batches` and score it against `labels` (ints, or multi-hot rows)."""
+             task: TaskInfo, order: np.ndarray | None = None) -> Evaluation:
+    """Run `predict` over `batches` and score it against `labels` (ints, or multi-hot rows).
+    `order`: the rows were `split.select(order)` (length-sorted); predictions are put back in
+    the split's own order so that two cells pair example by example."""
     logits, runtime, steps = predict_all(predict, batches)
+    labels = np.asarray(labels)
     result = compute_metrics(logits, labels, task)
     n = len(logits)
     result.update(runtime_s=runtime, samples_per_s=n / runtime if runtime else None,
                   steps_per_s=steps / runtime if runtime else None)
-    return result
+    probs = probabilities(logits, task)
+    result["intervals"] = intervals_of(labels, probs, num_classes=task.num_labels)
+    return Evaluation(result, SplitPredictions(labels, probs).in_original_order(order))
+
+
+def probabilities(logits: np.ndarray, task: TaskInfo) -> np.ndarray:
+    return sigmoid(logits) if task.multi_label else softmax(logits)
 
 
 def compute_metrics(logits: np.ndarray, labels: np.ndarray, task: TaskInfo) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from bench.cell import EVENT_PREFIX, now_iso
+from bench.predictions import sidecar_path
 from bench.store import SCHEMA_VERSION, ResultStore
 from bench.suite import Cell
 
@@ -65,9 +67,21 @@ def run_cell_process(cell: Cell, store: ResultStore, on_event: EventHandler) -> 
             return failed_record(cell, last_phase["phase"],
                                  f"time limit of {time_limit:g} s exceeded", "TimeLimit")
         if out_file.is_file():
-            return json.loads(out_file.read_text())
+            record = json.loads(out_file.read_text())
+            stage_predictions(sidecar_path(out_file), record, store)
+            return record
         return failed_record(cell, last_phase["phase"],
                              f"{describe_exit(process.returncode)}; see {log_path}", "Crash")
+
+
+def stage_predictions(sidecar: Path, record: dict, store: ResultStore) -> None:
+    """Hand a finished cell's predictions to the store (ResultStore.save puts them beside the
+    record); a failed cell's are dropped with its temporary folder."""
+    if record.get("status") != "ok" or not sidecar.is_file():
+        return
+    staged = store.staged_predictions_path(record["cell_id"])
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(sidecar, staged)
 
 
 def child_env() -> dict:

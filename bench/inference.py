@@ -24,11 +24,16 @@ def iterate_batches(dataset: Dataset, tokenizer, batch_size: int,
         yield {c: np.asarray(padded[c], dtype=np.int64) for c in columns}
 
 
-def by_length(dataset: Dataset) -> Dataset:
-    """Rows sorted by token count (stable): batches then pad little, and every metric, which
-    does not depend on row order, stays the same."""
+def length_order(dataset: Dataset) -> np.ndarray:
+    """Row indices sorted by token count (stable): batches then pad little."""
     lengths = np.array([len(ids) for ids in dataset["input_ids"]])
-    return dataset.select(np.argsort(lengths, kind="stable").tolist())
+    return np.argsort(lengths, kind="stable")
+
+
+def by_length(dataset: Dataset) -> Dataset:
+    """Rows sorted by token count: every metric, which does not depend on row order, stays the
+    same; per-example outputs are put back with `length_order` (SplitPredictions)."""
+    return dataset.select(length_order(dataset).tolist())
 
 
 def labels_of(dataset: Dataset) -> np.ndarray:

@@ -79,6 +79,9 @@ class TrainingConfig:
     eval_each_epoch: bool = True
     keep_best: bool = True
     metric_for_best: str = "f1_macro"
+    # stop once this many epochs in a row did not beat the best validation `metric_for_best`
+    # (`epochs` is then the budget); None: train every epoch
+    early_stopping_patience: int | None = None
     logging_steps: int = 10
     seed: int = 42
     report_to: list[str] = field(default_factory=list)  # e.g. ["tensorboard"], ["wandb"]

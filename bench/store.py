@@ -1,5 +1,7 @@
 """Result files: results/<suite>/<cell id>.json for finished cells, failed/<cell id>.json for
-failed ones (kept apart, retried on the next run). Written atomically, only when whole."""
+failed ones (kept apart, retried on the next run). Written atomically, only when whole.
+A finished cell's per-example predictions (<cell id>.predictions.npz, bench/predictions.py)
+arrive staged under .staging/ and are moved beside the record just before it is written."""
 from __future__ import annotations
 
 import json
@@ -8,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+from bench.predictions import sidecar_path
 
 SCHEMA_VERSION = 1
 
@@ -52,6 +56,13 @@ class ResultStore:
     def artefact_dir(self, cell_id: str) -> Path:
         return self.root / "artefacts" / cell_id
 
+    def predictions_path(self, cell_id: str) -> Path:
+        return sidecar_path(self.ok_path(cell_id))
+
+    def staged_predictions_path(self, cell_id: str) -> Path:
+        """Where an executor leaves a cell's predictions until its record is saved."""
+        return self.root / ".staging" / self.predictions_path(cell_id).name
+
     def log_path(self, cell_id: str) -> Path:
         return self.root / "logs" / f"{cell_id}.log"
 
@@ -61,10 +72,14 @@ class ResultStore:
     def save(self, record: dict) -> Path:
         """Store a whole record; a success replaces an earlier failure of the same cell."""
         cell_id = record["cell_id"]
+        staged = self.staged_predictions_path(cell_id)
         if record["status"] == "ok":
+            if staged.is_file():
+                os.replace(staged, self.predictions_path(cell_id))
             write_json_atomic(self.ok_path(cell_id), record)
             self.failed_path(cell_id).unlink(missing_ok=True)
             return self.ok_path(cell_id)
+        staged.unlink(missing_ok=True)
         write_json_atomic(self.failed_path(cell_id), record)
         return self.failed_path(cell_id)
 
@@ -72,6 +87,8 @@ class ResultStore:
         """Remove temp files left by a process killed mid-write (they were never results)."""
         for tmp in self.root.glob("**/.*.json.*.tmp"):
             tmp.unlink(missing_ok=True)
+        for leftover in self.root.glob(".staging/*"):
+            leftover.unlink(missing_ok=True)
 
 
 def load_records(root: Path, include_failed: bool = False) -> list[dict]:

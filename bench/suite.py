@@ -4,6 +4,11 @@ A suite declares models, datasets and methods, training defaults, and one or mor
 over them. Merge order of training arguments: [defaults.training] < dataset `training` <
 method `training` < sweep values. A method entry's `sweep` table expands each listed key into
 one cell per combination (keys are method parameters or training arguments).
+
+`seeds = [1, 2, 3]` repeats cells with those training seeds, one cell (and result file) per
+seed, id suffix `--seed<N>`; the most specific declaration wins: a method entry's, else its
+[[matrix]]'s, else [suite]'s. The data split keeps the dataset's own `seed`, so every seed of a
+cell is scored on the same test examples (pairable, bench/stats.py).
 """
 from __future__ import annotations
 
@@ -23,10 +28,10 @@ from bench.specs import (CompareThresholds, DatasetSpec, ModelSpec, TrainingConf
 
 TOP_LEVEL_KEYS = ("suite", "defaults", "models", "datasets", "methods", "matrix", "deploy",
                   "compressions", "compare")
-SUITE_KEYS = ("name", "description", "output", "cpus_per_cell", "gpus_per_cell")
-MATRIX_KEYS = ("models", "datasets", "methods", "exclude", "deploy")
+SUITE_KEYS = ("name", "description", "output", "cpus_per_cell", "gpus_per_cell", "seeds")
+MATRIX_KEYS = ("models", "datasets", "methods", "exclude", "deploy", "seeds")
 MATRIX_AXES = ("model", "dataset", "method")
-ENTRY_KEYS = ("method", "training", "sweep")  # method entries, besides the method's Params
+ENTRY_KEYS = ("method", "training", "sweep", "seeds")  # method entries, besides its Params
 
 
 @dataclass
@@ -45,6 +50,7 @@ class Cell:
     deploy: dict | None = None
     compressions: dict = field(default_factory=dict)
     base_dir: str = "."
+    seed_group: str | None = None  # the id without `--seed<N>`: the cells that repeat this one
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -106,12 +112,16 @@ class SuiteParser:
         for name_, entry in methods.items():
             self.check_method_entry(name_, entry)
         deploy, compressions = self.deployment()
-        cells = [cell for (model_name, dataset_name, method_name), deploys
+        suite_seeds = seeds_of(header, self.where("suite"))
+        cells = [cell for (model_name, dataset_name, method_name), deploys, matrix_seeds
                  in self.matrix(models, datasets, methods)
                  for cell in self.cells_for(name, models[model_name], datasets[dataset_name],
                                             dataset_name, method_name, methods[method_name],
                                             defaults.get("training", {}),
-                                            deploy if deploys else None, compressions)]
+                                            deploy if deploys else None, compressions,
+                                            seeds_of(methods[method_name],
+                                                     self.where(f"methods.{method_name}"))
+                                            or matrix_seeds or suite_seeds)]
         unique = list({cell.id: cell for cell in cells}.values())
         if not unique:
             raise BenchInputError(f"{self.path}: the matrix is empty (everything excluded?)")
@@ -200,13 +210,14 @@ class SuiteParser:
         return deploy, compressions
 
     def matrix(self, models: dict, datasets: dict, methods: dict
-               ) -> list[tuple[tuple[str, str, str], bool]]:
-        """(model, dataset, method) names of every cell, and whether its matrix deploys it
-        (`deploy = false` in a [[matrix]] skips the [deploy] stage for its cells)."""
+               ) -> list[tuple[tuple[str, str, str], bool, list[int] | None]]:
+        """(model, dataset, method) names of every cell, whether its matrix deploys it
+        (`deploy = false` in a [[matrix]] skips the [deploy] stage for its cells) and the
+        matrix's `seeds` (None: not declared there)."""
         matrices = self.raw.get("matrix", [{}])
         if isinstance(matrices, dict):
             matrices = [matrices]
-        combos: list[tuple[tuple[str, str, str], bool]] = []
+        combos: list[tuple[tuple[str, str, str], bool, list[int] | None]] = []
         for index, matrix in enumerate(matrices):
             where = self.where(f"matrix #{index + 1}" if len(matrices) > 1 else "matrix")
             check_keys(matrix, MATRIX_KEYS, where)
@@ -217,9 +228,10 @@ class SuiteParser:
             for rule in excludes:
                 check_keys(rule, MATRIX_AXES, f"{where}.exclude")
             deploys = check_type(matrix.get("deploy", True), bool, f"{where}.deploy")
+            seeds = seeds_of(matrix, where)
             for combo in itertools.product(*axes):
                 if not any(matches(rule, combo) for rule in excludes):
-                    combos.append((combo, deploys))
+                    combos.append((combo, deploys, seeds))
         return combos
 
     def axis(self, matrix: dict, key: str, declared: dict, where: str) -> list[str]:
@@ -234,7 +246,8 @@ class SuiteParser:
 
     def cells_for(self, suite: str, model: ModelSpec, dataset: tuple[DatasetSpec, dict],
                   dataset_name: str, method_entry: str, entry: dict, default_training: dict,
-                  deploy: dict | None, compressions: dict) -> list[Cell]:
+                  deploy: dict | None, compressions: dict,
+                  seeds: list[int] | None = None) -> list[Cell]:
         dataset_spec, dataset_training = dataset
         method_name = entry.get("method", method_entry)
         params_cls = METHODS.get(method_name).Params
@@ -250,15 +263,19 @@ class SuiteParser:
             training = from_mapping(TrainingConfig, {
                 **default_training, **dataset_training, **entry.get("training", {}),
                 **{k: v for k, v in swept.items() if k not in param_keys}}, where)
+            check_early_stopping(training, where)
             cell_id = f"{model.name}--{method_entry}--{dataset_name}"
             if swept:
                 cell_id += "--" + short_hash(swept)
-            cells.append(Cell(
-                id=cell_id, suite=suite, model=dataclasses.asdict(model),
-                dataset=dataclasses.asdict(dataset_spec), method_entry=method_entry,
-                method=method_name, method_params=dataclasses.asdict(params),
-                training=dataclasses.asdict(training), sweep=swept, deploy=deploy,
-                compressions=compressions, base_dir=str(self.base_dir)))
+            for seed in seeds or [None]:
+                seeded = training if seed is None else dataclasses.replace(training, seed=seed)
+                cells.append(Cell(
+                    id=cell_id if seed is None else f"{cell_id}--seed{seed}", suite=suite,
+                    model=dataclasses.asdict(model), dataset=dataclasses.asdict(dataset_spec),
+                    method_entry=method_entry, method=method_name,
+                    method_params=dataclasses.asdict(params),
+                    training=dataclasses.asdict(seeded), sweep=swept, deploy=deploy,
+                    compressions=compressions, base_dir=str(self.base_dir), seed_group=cell_id))
         return cells
 
 
@@ -268,6 +285,25 @@ def check_keys(table: Any, allowed: tuple[str, ...] | list[str], where: str) -> 
     for key in table:
         if key not in allowed:
             raise BenchInputError(unknown_key_message(where, key, list(allowed)))
+
+
+def check_early_stopping(training: TrainingConfig, where: str) -> None:
+    patience = training.early_stopping_patience
+    if patience is not None and (patience < 1 or not training.eval_each_epoch):
+        raise BenchInputError(f"{where}: training.early_stopping_patience = {patience} needs an "
+                              "integer >= 1 and training.eval_each_epoch = true")
+
+
+def seeds_of(table: dict, where: str) -> list[int] | None:
+    """A table's `seeds` list (None when absent), checked: distinct integers, at least one."""
+    if "seeds" not in table:
+        return None
+    seeds = table["seeds"]
+    if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
+            or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+        raise BenchInputError(f"{where}.seeds: expected a non-empty list of distinct integers, "
+                              f"got {seeds!r}")
+    return seeds
 
 
 def matches(rule: dict, combo: tuple[str, str, str]) -> bool:

@@ -1,5 +1,5 @@
 """Fine-tuning with transformers.Trainer: dynamic padding, per-epoch evaluation, best weights
-kept in memory, NaN guard, honest throughput (evaluation time excluded)."""
+kept in memory, early stopping, NaN guard, honest throughput (evaluation time excluded)."""
 from __future__ import annotations
 
 import importlib.util
@@ -41,6 +41,12 @@ class TrainingReport:
     best_epoch: float | None
     best_metric: float | None
     peak_rss_bytes: int
+    epochs_run: float = 0.0  # `epochs` is the budget; early stopping may end sooner
+    stopped_early: bool = False
+    # the best validation score came at the last epoch run and training did not stop early:
+    # more epochs might have helped. None: no per-epoch validation
+    may_not_have_converged: bool | None = None
+    early_stopping_patience: int | None = None
     cuda_max_allocated_bytes: int | None = None
     cuda_max_reserved_bytes: int | None = None
     log_history: list[dict] = field(default_factory=list)
@@ -111,14 +117,13 @@ class KeepBest(TrainerCallback):
         self.model = model
         self.metric = f"eval_{metric}"
         self.best: float | None = None
-        self.best_epoch: float | None = None
         self.state: dict[str, torch.Tensor] | None = None
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         value = (metrics or {}).get(self.metric)
         if value is None or (self.best is not None and value <= self.best):
             return
-        self.best, self.best_epoch = value, state.epoch
+        self.best = value
         self.state = {name: p.detach().clone() for name, p in self.model.named_parameters()
                       if p.requires_grad}
 
@@ -129,6 +134,35 @@ class KeepBest(TrainerCallback):
         with torch.no_grad():
             for name, value in self.state.items():
                 params[name].copy_(value)
+
+
+class ValidationHistory(TrainerCallback):
+    """The epoch of the best validation score, and early stopping: training ends once
+    `patience` evaluations in a row did not beat the best (None: never)."""
+
+    def __init__(self, metric: str, patience: int | None) -> None:
+        self.metric = f"eval_{metric}"
+        self.patience = patience
+        self.best: float | None = None
+        self.best_epoch: float | None = None
+        self.stale = 0
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        value = (metrics or {}).get(self.metric)
+        if value is None:
+            return
+        if self.best is None or value > self.best:
+            self.best, self.best_epoch, self.stale = value, state.epoch, 0
+            return
+        self.stale += 1
+        if self.patience is not None and self.stale >= self.patience:
+            control.should_training_stop = True
+
+    def convergence(self, epochs_run: float, stopped_early: bool) -> dict:
+        unconverged = (None if self.best_epoch is None else
+                       not stopped_early and self.best_epoch >= epochs_run - 1e-6)
+        return {"epochs_run": epochs_run, "stopped_early": stopped_early,
+                "may_not_have_converged": unconverged}
 
 
 def scalar_metrics(task: TaskInfo):
@@ -172,7 +206,9 @@ def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: Trainin
             use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True,
             remove_unused_columns=True)
         keep_best = KeepBest(model, cfg.metric_for_best)
+        history = ValidationHistory(cfg.metric_for_best, cfg.early_stopping_patience)
         callbacks = [NanGuard()] + ([keep_best] if cfg.keep_best and evaluate_each_epoch else [])
+        callbacks += [history] if evaluate_each_epoch else []
         validation = by_length(data["validation"]) if evaluate_each_epoch else None
         trainer = Trainer(model=model, args=args, train_dataset=data["train"],
                           eval_dataset=validation,
@@ -182,12 +218,14 @@ def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: Trainin
             torch.cuda.reset_peak_memory_stats()
         output = trainer.train()
         keep_best.restore()
-        history = trainer.state.log_history
+        log_history = trainer.state.log_history
+        epochs_run = float(trainer.state.epoch or 0.0)
+        stopped_early = output.global_step < trainer.state.max_steps
     model.eval()
     runtime = output.metrics["train_runtime"]
-    eval_time = sum(entry.get("eval_runtime", 0.0) for entry in history)
+    eval_time = sum(entry.get("eval_runtime", 0.0) for entry in log_history)
     train_time = max(runtime - eval_time, 1e-9)
-    samples = len(data["train"]) * epochs if cfg.max_steps <= 0 else (
+    samples = len(data["train"]) * epochs_run if cfg.max_steps <= 0 else (
         cfg.max_steps * cfg.batch_size * cfg.gradient_accumulation_steps)
     lengths = [len(ids) for ids in data["train"]["input_ids"]]
     tokens = round(samples * sum(lengths) / max(len(lengths), 1))
@@ -197,11 +235,13 @@ def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: Trainin
         tokens_per_s=tokens / train_time, train_time_s=train_time,
         steps_per_s=output.global_step / train_time, precision=precision, padding=cfg.padding,
         sampling=cfg.sampling,
-        best_epoch=keep_best.best_epoch, best_metric=keep_best.best,
+        best_epoch=history.best_epoch, best_metric=history.best,
         peak_rss_bytes=peak_rss_bytes(),
         cuda_max_allocated_bytes=torch.cuda.max_memory_allocated() if device == "cuda" else None,
         cuda_max_reserved_bytes=torch.cuda.max_memory_reserved() if device == "cuda" else None,
-        log_history=[clean_log(entry) for entry in history])
+        log_history=[clean_log(entry) for entry in log_history],
+        early_stopping_patience=cfg.early_stopping_patience,
+        **history.convergence(epochs_run, stopped_early))
 
 
 def clean_log(entry: dict) -> dict:

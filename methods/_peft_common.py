@@ -31,6 +31,13 @@ class LoraParams:
     dropout: float = 0.1
     bias: Literal["none", "all", "lora_only"] = "none"
     target_modules: list[str] | None = None
+    # alpha = alpha_per_r * r (overrides alpha): a rank sweep then keeps the update's scale
+    # alpha / r fixed instead of shrinking it as r grows; the record shows the alpha used
+    alpha_per_r: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.alpha_per_r is not None:
+            self.alpha = max(1, round(self.alpha_per_r * self.r))
 
 
 def lora_config(params: LoraParams, heads: list[str]) -> LoraConfig:

@@ -43,9 +43,36 @@ def deployed(tmp_path_factory):
               "qat": COMPRESSIONS.get("qat").Params(epochs=1, learning_rate=1e-4)}
     workdir = tmp_path_factory.mktemp("deploy")
     deployment = deploy_cell(model, tokenizer, TASK, data["test"], FAST, params, more_training,
-                             workdir, "cpu")
+                             workdir, "cpu", keep_predictions=KEPT.__setitem__,
+                             validation_data=data["validation"])
     return {"timing": deployment.timing,
             **{(r["variant"], r["backend"]): r for r in deployment.variants}}
+
+
+KEPT: dict = {}  # per-example predictions the fixture's deployment handed back
+
+
+def test_each_variant_keeps_its_test_predictions_in_split_order(deployed):
+    fp32 = KEPT["deploy/fp32/torch/test"]
+    assert fp32.probs.shape == (24, 3) and list(fp32.labels) == [i % 3 for i in range(24)]
+    for (variant, backend), record in variants(deployed).items():
+        if record["status"] != "ok":
+            continue
+        kept = KEPT[f"deploy/{variant}/{backend}/test"]
+        assert (kept.probs.argmax(1) == kept.labels).mean() == record["metrics"]["accuracy"]
+    onnx = KEPT["deploy/fp32/onnxruntime/test"]  # same model, other backend: same rows
+    assert abs(onnx.probs - fp32.probs).max() < 1e-4
+
+
+
+def test_each_variant_is_scored_on_validation_too(deployed):
+    for (variant, backend), record in variants(deployed).items():
+        if record["status"] != "ok":
+            continue
+        assert record["validation_metrics"]["n"] == 12
+        kept = KEPT[f"deploy/{variant}/{backend}/validation"]
+        assert (kept.probs.argmax(1) == kept.labels).mean() == \
+            record["validation_metrics"]["accuracy"]
 
 
 def test_every_variant_runs_on_both_backends(deployed):

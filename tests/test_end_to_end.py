@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
+from bench.predictions import load_predictions
 from bench.store import load_records
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,6 +52,26 @@ def test_every_cell_writes_one_whole_record(smoke_run):
     lora = next(r for r in records if r["cell_id"] == "tiny-bert--lora--tweets")
     assert lora["parameters"]["trainable"] < full["parameters"]["trainable"]
     assert not list(results.glob("**/*.tmp"))
+
+
+def test_records_keep_predictions_intervals_seed_and_convergence(smoke_run):
+    results, _ = smoke_run
+    for record in load_records(results):
+        predictions = load_predictions(results / record["predictions_file"])
+        assert set(predictions) == {"validation", "test"}
+        assert predictions["test"].probs.shape == (48, 3)
+        test = record["evaluation"]["test"]
+        assert (predictions["test"].probs.argmax(1) == predictions["test"].labels).mean() == \
+            pytest.approx(test["accuracy"])
+        for metric in ("accuracy", "f1_macro"):
+            low, high = test["intervals"][metric]
+            assert low <= test[metric] <= high
+        assert record["seed"] == 42 and record["seed_group"] == record["cell_id"]
+        training = record["training"]
+        assert training["epochs_run"] == 1 and training["stopped_early"] is False
+        assert training["may_not_have_converged"] is True  # one epoch: its best is its last
+        assert record["baseline"]["max_length"] == 32 and "reused" in record["baseline"]
+    assert not list((results / ".staging").glob("*"))
 
 
 def test_rerun_skips_finished_cells(smoke_run, capsys):

@@ -145,6 +145,17 @@ def test_suite_keys_become_peft_configs():
     assert sorted(METHODS.names()) == ["full", "ia3", "lora", "qlora"]
 
 
+def test_alpha_per_r_keeps_the_lora_scaling_fixed_across_ranks():
+    scalings = []
+    for r in (4, 8, 16):
+        params = from_mapping(LoraParams, {"r": r, "alpha_per_r": 2}, "methods.lora")
+        config = lora_config(params, ["classifier"])
+        assert params.alpha == config.lora_alpha == 2 * r
+        scalings.append(config.lora_alpha / config.r)
+    assert scalings == [2, 2, 2]
+    assert LoraParams(r=16).alpha == 16  # without it, alpha stays what the suite says
+
+
 def test_qlora_without_bitsandbytes_says_how_to_install(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

@@ -63,7 +63,7 @@ def test_the_baseline_of_the_same_splits_is_fitted_once(tmp_path, monkeypatch):
     data = PreparedData(train, test, test, TaskInfo(["neg", "pos"]))
     first = cached_tfidf_baseline(data)
     monkeypatch.setattr("bench.baseline.tfidf_baseline", lambda *a: pytest.fail("fitted again"))
-    assert cached_tfidf_baseline(data) == first
+    assert cached_tfidf_baseline(data) == {**first, "reused": True} and not first["reused"]
     other = PreparedData(train, test, split(["good", "bad"], [1, 0]), TaskInfo(["neg", "pos"]))
     with pytest.raises(pytest.fail.Exception, match="fitted again"):
         cached_tfidf_baseline(other)  # other splits, other baseline
