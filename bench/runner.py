@@ -58,6 +58,10 @@ def run_suite(suite: Suite, executor, force: bool = False, console: Console | No
     store.clean_temp_files()
     summary = RunSummary()
     cells = [c for c in suite.cells if not only or any(pattern in c.id for pattern in only)]
+    for cell in cells:
+        broken = None if force else store.broken_result(cell.id)
+        if broken:
+            console.print(f"warning: {broken}", markup=False, highlight=False)
     todo = [c for c in cells if force or not store.is_done(c.id)]
     summary.skipped = [c.id for c in cells if c not in todo]
     if summary.skipped:

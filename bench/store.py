@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -67,7 +68,16 @@ class ResultStore:
         return self.root / "logs" / f"{cell_id}.log"
 
     def is_done(self, cell_id: str) -> bool:
-        return self.ok_path(cell_id).is_file()
+        """Finished: a whole, readable record of a success. A truncated or corrupt file (a
+        disk filled up, a copy cut short) is no result: the cell runs again."""
+        path = self.ok_path(cell_id)
+        return path.is_file() and unreadable_reason(path) is None
+
+    def broken_result(self, cell_id: str) -> str | None:
+        """One line saying why the cell's result file exists but cannot count as done."""
+        path = self.ok_path(cell_id)
+        reason = unreadable_reason(path) if path.is_file() else None
+        return f"{path}: {reason}; the cell runs again" if reason else None
 
     def save(self, record: dict) -> Path:
         """Store a whole record; a success replaces an earlier failure of the same cell."""
@@ -91,6 +101,25 @@ class ResultStore:
             leftover.unlink(missing_ok=True)
 
 
+NOT_A_RECORD = "not a result record"  # another JSON file (a benchmark's figures): no warning
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why `path` is not a whole result record of this schema (None when it is one)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return f"unreadable result file ({type(error).__name__}: {error})"
+    if not isinstance(record, dict) or "cell_id" not in record:
+        return NOT_A_RECORD
+    if record.get("schema_version") != SCHEMA_VERSION:
+        return f"result record of schema version {record.get('schema_version')!r}, expected " \
+               f"{SCHEMA_VERSION}"
+    if record.get("status") not in ("ok", "failed"):
+        return f"result record with status {record.get('status')!r} (not a whole run)"
+    return None
+
+
 def load_records(root: Path, include_failed: bool = False) -> list[dict]:
     """Every result record under `root` (recursively), sorted by cell id."""
     return sorted(iter_records(Path(root), include_failed), key=lambda r: r.get("cell_id", ""))
@@ -102,9 +131,9 @@ def iter_records(root: Path, include_failed: bool) -> Iterator[dict]:
             continue
         if path.parent.name == "failed" and not include_failed:
             continue
-        try:
-            record = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        reason = unreadable_reason(path)
+        if reason:  # said, never skipped silently: a table would otherwise lose a cell
+            if reason != NOT_A_RECORD:
+                print(f"warning: {path}: {reason}; skipped", file=sys.stderr)
             continue
-        if isinstance(record, dict) and record.get("schema_version") == SCHEMA_VERSION:
-            yield record
+        yield json.loads(path.read_text())
