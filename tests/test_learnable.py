@@ -29,7 +29,7 @@ SUITE = """
 [suite]
 name = "learnable"
 [defaults.training]
-epochs = 3
+epochs = 5
 batch_size = 16
 learning_rate = 3e-3
 warmup_ratio = 0.1
