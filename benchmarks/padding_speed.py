@@ -1,26 +1,33 @@
-"""Training throughput with dynamic padding vs padding every batch to max_length, on one cell.
+"""Training throughput with dynamic padding vs padding every batch to the cell's max_length.
 
-    python benchmarks/padding_speed.py suites/classification.toml minilm--lora--tweets
+    python benchmarks/padding_speed.py suites/classification.toml minilm--lora--tweets \
+        --json results/benchmarks/padding_speed.json
 
-Trains the cell's method on the cell's data from the same start (same seed, evaluation off)
-three times: every batch padded to max_length, dynamic padding of shuffled batches, and dynamic
-padding of batches grouped by length; prints training samples/s of each and the ratios to the
-padded run. `--train-samples` and `--epochs` shorten the run; `--max-length` sets the padded
-length (default 128, the usual fixed length, whatever the cell truncates to).
+Trains the cell's method on the cell's data from the same start (same seed, evaluation off) in
+three modes: every batch padded to the cell's own max_length (the length it truncates to, so
+that every mode sees the same tokens), dynamic padding of shuffled batches, and dynamic padding
+of batches grouped by length. The modes run alternated (see benchmarks/timing.py), `--repeats`
+rounds of each; the figures are training samples/s, given with their spread, and each dynamic
+mode's speed-up over padding as a per-round ratio with a 95% interval. The JSON records the
+commit, library versions, CPU and its flags, the load of the machine before and after, and the
+settings. `--train-samples` and `--epochs` shorten the run (a smoke run on a tiny model:
+`suites/smoke.toml tiny-bert--full--tweets --train-samples 48 --repeats 1`).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+from timing import alternate, context, machine_load, paired_ratio, spread, write_json
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-MODES = (("padded to max_length", "max_length", "random"), ("dynamic", "dynamic", "random"),
-         ("dynamic, grouped by length", "dynamic", "group_by_length"))
+PADDED = "padded to max_length"
+MODES = {PADDED: ("max_length", "random"), "dynamic": ("dynamic", "random"),
+         "dynamic, grouped by length": ("dynamic", "group_by_length")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("cell", help="a cell id of the suite (see `bench validate SUITE`)")
     parser.add_argument("--train-samples", type=int, default=640)
     parser.add_argument("--epochs", type=float, default=1)
-    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of every mode (>= 3 "
+                        "for an interval)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
 
@@ -45,15 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     from bench.train import finetune, resolve_device
 
     try:
+        if args.repeats < 1:
+            raise BenchInputError(f"--repeats = {args.repeats}: expected at least 1")
         cell = next((c for c in load_suite(args.suite).cells if c.id == args.cell), None)
         if cell is None:
             raise BenchInputError(f"{args.suite}: no cell {args.cell!r}")
-        data_spec = replace(DatasetSpec(**cell.dataset), train_size=args.train_samples,
-                            max_length=args.max_length)
+        data_spec = replace(DatasetSpec(**cell.dataset), train_size=args.train_samples)
         data = prepare_dataset(data_spec, Path(cell.base_dir))
     except BenchInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    max_length = data_spec.max_length
     cfg = replace(TrainingConfig(**cell.training), eval_each_epoch=False, keep_best=False,
                   epochs=args.epochs)
     if cfg.threads:
@@ -61,33 +71,46 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(cfg.device)
     model_spec = ModelSpec(**cell.model)
     tokenizer = load_tokenizer(model_spec)
-    tokenized = tokenize_splits(data, tokenizer, args.max_length)
+    tokenized = tokenize_splits(data, tokenizer, max_length)
     lengths = [len(ids) for ids in tokenized["train"]["input_ids"]]
     method = METHODS.get(cell.method)
-    results = {}
-    for name, padding, sampling in MODES:
+
+    def train(padding: str, sampling: str) -> float:
         torch.manual_seed(cfg.seed)
         model = method.build(model_spec, data.task, method.Params(**cell.method_params), device)
         report = finetune(model, tokenizer, tokenized,
                           replace(cfg, padding=padding, sampling=sampling), data.task, device,
-                          args.max_length)
-        results[name] = {"padding": padding, "sampling": sampling, "steps": report.steps,
-                         "samples_per_s": report.samples_per_s, "runtime_s": report.runtime_s}
-        print(f"{name:>24}: {report.samples_per_s:7.1f} training samples/s "
-              f"({report.steps} steps in {report.runtime_s:.1f} s)", flush=True)
-    padded = results[MODES[0][0]]["samples_per_s"]
-    summary = {"cell": cell.id, "train_samples": len(lengths), "epochs": args.epochs,
-               "batch_size": cfg.batch_size, "max_length": args.max_length,
-               "mean_tokens": sum(lengths) / len(lengths), "threads": torch.get_num_threads(),
-               "device": device, "results": results,
-               "speedup_over_padded": {name: r["samples_per_s"] / padded
-                                       for name, r in results.items()}}
-    print(f"mean {summary['mean_tokens']:.1f} tokens per text, {summary['threads']} threads; "
-          "speed-up over padding to " + f"{args.max_length}: " + ", ".join(
-              f"{name} {x:.2f}x" for name, x in summary["speedup_over_padded"].items()))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+                          max_length)
+        return report.samples_per_s
+
+    load_before = machine_load()
+    figures = alternate({name: (lambda p=p, s=s: train(p, s)) for name, (p, s) in MODES.items()},
+                        args.repeats, progress=lambda text: print(text, flush=True))
+    load_after = machine_load()
+    summary = {
+        "cell": cell.id, "train_samples": len(lengths), "epochs": args.epochs,
+        "batch_size": cfg.batch_size, "max_length": max_length, "repeats": args.repeats,
+        "order": "alternated, rotated each round",
+        "mean_tokens": sum(lengths) / len(lengths), "threads": torch.get_num_threads(),
+        "device": device,
+        "samples_per_s": {name: spread(values) for name, values in figures.items()},
+        "speedup_over_padded": {name: paired_ratio(values, figures[PADDED])
+                                for name, values in figures.items() if name != PADDED},
+        "machine_load": {"before": load_before, "after": load_after},
+        "context": context({"suite": str(args.suite), "cell": cell.id,
+                            "training": {**cell.training, "epochs": args.epochs},
+                            "dataset": {**cell.dataset, "train_size": args.train_samples}}),
+    }
+    print(f"mean {summary['mean_tokens']:.1f} tokens per text, max_length {max_length}, "
+          f"{summary['threads']} threads, {args.repeats} round(s)")
+    for name, stats in summary["samples_per_s"].items():
+        print(f"{name:>28}: median {stats['median']:7.1f} samples/s "
+              f"(min {stats['min']:.1f}, max {stats['max']:.1f})")
+    for name, ratio in summary["speedup_over_padded"].items():
+        low, high = ratio["interval_95"]
+        print(f"{name:>28}: {ratio['median']:.2f}x over padding [{low:.2f}, {high:.2f}] "
+              f"({ratio['verdict']})")
+    write_json(args.json, summary)
     return 0
 
 
