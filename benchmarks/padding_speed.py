@@ -8,9 +8,10 @@ three modes: every batch padded to the cell's own max_length (the length it trun
 that every mode sees the same tokens), dynamic padding of shuffled batches, and dynamic padding
 of batches grouped by length. The modes run alternated (see benchmarks/timing.py), `--repeats`
 rounds of each; the figures are training samples/s, given with their spread, and each dynamic
-mode's speed-up over padding as a per-round ratio with a 95% interval. The JSON records the
-commit, library versions, CPU and its flags, the load of the machine before and after, and the
-settings. `--train-samples` and `--epochs` shorten the run (a smoke run on a tiny model:
+mode's speed-up over padding as a per-round ratio with an interval of its median (95% from 6
+rounds, the default; fewer give [min, max] with its coverage). The JSON records the commit,
+library versions, CPU and its flags, the load of the machine before, during and after, and
+the settings. `--train-samples` and `--epochs` shorten the run (a smoke run on a tiny model:
 `suites/smoke.toml tiny-bert--full--tweets --train-samples 48 --repeats 1`).
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from timing import alternate, context, machine_load, paired_ratio, spread, write_json
+from bench.machine_load import LoadProbe
+from timing import alternate, context, paired_ratio, spread, write_json
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -36,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("cell", help="a cell id of the suite (see `bench validate SUITE`)")
     parser.add_argument("--train-samples", type=int, default=640)
     parser.add_argument("--epochs", type=float, default=1)
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of every mode (>= 3 "
-                        "for an interval)")
+    parser.add_argument("--repeats", type=int, default=6, help="rounds of every mode (6 give "
+                        "a 95%% interval)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
 
@@ -83,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
                           max_length)
         return report.samples_per_s
 
-    load_before = machine_load()
+    probe = LoadProbe()
+    probe.quiet_check("before")
     figures = alternate({name: (lambda p=p, s=s: train(p, s)) for name, (p, s) in MODES.items()},
-                        args.repeats, progress=lambda text: print(text, flush=True))
-    load_after = machine_load()
+                        args.repeats, probe, progress=lambda text: print(text, flush=True))
+    probe.quiet_check("after")
     summary = {
         "cell": cell.id, "train_samples": len(lengths), "epochs": args.epochs,
         "batch_size": cfg.batch_size, "max_length": max_length, "repeats": args.repeats,
@@ -96,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "samples_per_s": {name: spread(values) for name, values in figures.items()},
         "speedup_over_padded": {name: paired_ratio(values, figures[PADDED])
                                 for name, values in figures.items() if name != PADDED},
-        "machine_load": {"before": load_before, "after": load_after},
+        "machine_load": probe.summary(),
         "context": context({"suite": str(args.suite), "cell": cell.id,
                             "training": {**cell.training, "epochs": args.epochs},
                             "dataset": {**cell.dataset, "train_size": args.train_samples}}),
@@ -107,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:>28}: median {stats['median']:7.1f} samples/s "
               f"(min {stats['min']:.1f}, max {stats['max']:.1f})")
     for name, ratio in summary["speedup_over_padded"].items():
-        low, high = ratio["interval_95"]
+        low, high = ratio["interval"]
         print(f"{name:>28}: {ratio['median']:.2f}x over padding [{low:.2f}, {high:.2f}] "
-              f"({ratio['verdict']})")
+              f"({ratio['interval_coverage']:.0%} interval; {ratio['verdict']})")
     write_json(args.json, summary)
     return 0
 

@@ -13,8 +13,9 @@ within one cell (small models scale poorly with intra-op threads), and Ray's sta
 Each run is `bench run` in a scratch folder, as a user would run it (start-up included); both
 runs must finish every cell. The two sides run alternated, `--repeats` rounds (see
 benchmarks/timing.py); the JSON holds every wall time, their spread, the per-round ratio
-ray/local with a 95% interval, the machine's load before and after, the commit, versions, CPU
-and settings.
+ray/local with an interval of its median (95% from 6 rounds; --repeats 3, the default, gives
+[min, max] at 75%: a round takes minutes), the machine's load before, during and after, the
+commit, versions, CPU and settings.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ import time
 import tomllib
 from pathlib import Path
 
-from timing import alternate, context, machine_load, paired_ratio, spread, write_json
+from bench.machine_load import LoadProbe
+from timing import alternate, context, paired_ratio, spread, write_json
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -115,10 +117,11 @@ def main(argv: list[str] | None = None) -> int:
             seconds, cells[name] = timed_run(*sides[name])
             return seconds
 
-        load_before = machine_load()
+        probe = LoadProbe()
+        probe.quiet_check("before")
         figures = alternate({name: (lambda n=name: side(n)) for name in sides}, args.repeats,
                             progress=lambda text: print(text, flush=True))
-        load_after = machine_load()
+        probe.quiet_check("after")
     if len(set(cells.values())) != 1:
         sys.exit(f"the runs wrote different numbers of result files: {cells}")
     local_name, ray_name = sides
@@ -127,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         stats = spread(values)
         print(f"{name:>28}: median {stats['median']:6.1f} s (min {stats['min']:.1f}, "
               f"max {stats['max']:.1f}) for {cells[name]} cells")
-    low, high = ratio["interval_95"]
+    low, high = ratio["interval"]
     print(f"ray / local wall time: {ratio['median']:.2f} [{low:.2f}, {high:.2f}] "
-          f"({ratio['verdict']})")
+          f"({ratio['interval_coverage']:.0%} interval; {ratio['verdict']})")
     write_json(args.json, {
         "suite": str(args.suite), "cells": cells[ray_name], "workers": args.workers,
         "repeats": args.repeats, "order": "alternated, rotated each round",
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"suite's threads per cell",
         "wall_s": {name: spread(values) for name, values in figures.items()},
         "ray_over_local": ratio,
-        "machine_load": {"before": load_before, "after": load_after},
+        "machine_load": probe.summary(),
         "context": context({"suite": str(args.suite), "workers": args.workers,
                             "local_threads_per_cell": args.workers}),
     })
