@@ -10,8 +10,11 @@ LIMITS = CompareThresholds(max_f1_drop=0.02, max_accuracy_drop=0.01,
                            max_latency_increase=0.10, max_size_increase=0.05)
 
 
-def record(accuracy=0.80, f1=0.70, p50=40.0, file_bytes=2_000_000, artefact_bytes=1_000_000):
+def record(accuracy=0.80, f1=0.70, p50=40.0, file_bytes=2_000_000, artefact_bytes=1_000_000,
+           cpu="CPU X"):
     return {"schema_version": SCHEMA_VERSION, "cell_id": "c", "status": "ok",
+            "environment": {"cpu": {"model": cpu, "flags": {"avx2": True}}},
+            "deployment_timing": {"threads": 2},
             "evaluation": {"test": {"accuracy": accuracy, "f1_macro": f1}},
             "artefacts": {"bytes": artefact_bytes},
             "deployment": [{"variant": "int8", "backend": "torch", "status": "ok",
@@ -83,3 +86,12 @@ def test_a_metric_no_longer_measured_is_a_regression():
     new = record()
     new["deployment"][0]["metrics"]["f1_macro"] = None
     assert regressions(new) == {("int8/torch", "F1 macro")}
+
+
+def test_latency_is_not_compared_across_hardware_but_scores_are():
+    rows = compare_cells({"c": record()}, {"c": record(p50=80.0, f1=0.6, cpu="CPU Y")},
+                         rules_from(LIMITS))
+    assert {(r.target, r.metric) for r in rows if r.regression} == {
+        ("fine-tuned", "F1 macro"), ("int8/torch", "F1 macro")}
+    assert not any(r.metric.startswith("p50") for r in rows)
+    assert any(r.metric == "hardware" and "CPU 'CPU X' vs 'CPU Y'" in r.verdict for r in rows)

@@ -56,8 +56,9 @@ variants = [["int8"]]
 batch_sizes = [1]
 sequence_length = 16
 warmup_calls = 1
-min_calls = 2
-min_duration_s = 0.0
+rounds = 6
+round_min_calls = 1
+round_min_duration_s = 0.0
 eval_batch_size = 16
 [[matrix]]
 models = ["tiny-bert"]

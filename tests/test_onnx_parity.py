@@ -20,11 +20,11 @@ def test_an_export_beyond_the_tolerance_fails_its_variant_with_the_difference(tm
     torch.manual_seed(0)
     model = load_classifier(SPEC, TASK)
     spec = DeploySpec(backends=["torch", "onnxruntime"], variants=[["int8"]], batch_sizes=[1],
-                      sequence_length=16, warmup_calls=0, min_calls=1, min_duration_s=0.0,
-                      onnx_tolerance=1e-3)
-    records = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
-                          tmp_path, "cpu")
-    by_key = {(r["variant"], r["backend"]): r for r in records}
+                      sequence_length=16, warmup_calls=0, rounds=6, round_min_calls=1,
+                      round_min_duration_s=0.0, onnx_tolerance=1e-3)
+    deployment = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
+                             tmp_path, "cpu")
+    by_key = {(r["variant"], r["backend"]): r for r in deployment.variants}
     assert by_key[("fp32", "torch")]["status"] == "ok"
     assert by_key[("int8", "torch")]["status"] == "ok"
     for variant in ("fp32", "int8"):  # the int8 graph comes from the same export
