@@ -167,7 +167,7 @@ def test_a_killed_cell_process_is_recorded_as_failed(tmp_path, cell_hook):
 
 
 def test_the_time_limit_stops_the_cell_and_its_children_within_the_grace(tmp_path, cell_hook):
-    limit, grace = 2.0, 10.0  # stop(): SIGTERM, 5 s, SIGKILL, 5 s
+    limit, grace = 3.0, 10.0  # stop(): SIGTERM, 5 s, SIGKILL, 5 s
     cell_hook("hang")
     cell, store = one_cell(tmp_path, training=f"time_limit_s = {limit}")
     start = time.monotonic()
