@@ -46,9 +46,9 @@ class Bug:
 
 BUGS = [
     Bug("labels-not-sorted-with-rows", "bench/cell.py",
-        "return evaluate(TorchPredictor(model, device), batches, labels_of(rows), data.task)",
-        "return evaluate(TorchPredictor(model, device), batches, "
-        "labels_of(tokenized[split]), data.task)",
+        "result = evaluate(TorchPredictor(model, device), batches, labels_of(rows), data.task,",
+        "result = evaluate(TorchPredictor(model, device), batches, labels_of(tokenized[split]), "
+        "data.task,",
         "rows are scored in length order against labels in file order"),
     Bug("percentile-off-by-one", "bench/measure.py",
         "position = (len(sorted_values) - 1) * q / 100",
