@@ -9,12 +9,15 @@ import math
 import os
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from bench.predictions import sidecar_path
+from bench.record import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, CellRecord
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "ResultStore", "load_records", "read_cell_records",
+           "write_json_atomic"]
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -104,36 +107,81 @@ class ResultStore:
 NOT_A_RECORD = "not a result record"  # another JSON file (a benchmark's figures): no warning
 
 
-def unreadable_reason(path: Path) -> str | None:
-    """Why `path` is not a whole result record of this schema (None when it is one)."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return f"unreadable result file ({type(error).__name__}: {error})"
+def record_problem(record: Any) -> str | None:
+    """Why a parsed file is not a whole result record this version reads (None: it is one)."""
     if not isinstance(record, dict) or "cell_id" not in record:
         return NOT_A_RECORD
-    if record.get("schema_version") != SCHEMA_VERSION:
-        return f"result record of schema version {record.get('schema_version')!r}, expected " \
-               f"{SCHEMA_VERSION}"
+    version = record.get("schema_version")
+    if version not in READABLE_SCHEMA_VERSIONS:
+        readable = ", ".join(map(str, READABLE_SCHEMA_VERSIONS))
+        return (f"result record of schema version {version!r}, which this peft-bench does not "
+                f"read (it reads {readable}): rerun the cell, or report it with the peft-bench "
+                "version that wrote it")
     if record.get("status") not in ("ok", "failed"):
         return f"result record with status {record.get('status')!r} (not a whole run)"
     return None
 
 
+def parse_result(path: Path) -> tuple[Any, str | None]:
+    """The file's JSON and why it is not a readable record (None when it is one)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"unreadable result file ({type(error).__name__}: {error})"
+    return record, record_problem(record)
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why `path` is not a whole result record of this schema (None when it is one)."""
+    return parse_result(path)[1]
+
+
+@dataclass
+class LoadedRecords:
+    """The records read from a folder, and one line per result file that could not be read."""
+
+    records: list[CellRecord] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    folders: dict[str, Path] = field(default_factory=dict)  # cell id -> folder of its OK file
+
+
+def read_cell_records(root: Path, include_failed: bool = False) -> LoadedRecords:
+    """Typed records under `root`, sorted by cell id; result files that cannot be read (corrupt,
+    another schema version, a run cut short) are named in `unreadable`, not skipped in silence;
+    other JSON files (a benchmark's figures) are no results and are passed over."""
+    loaded = LoadedRecords()
+    for path, record, problem in iter_files(Path(root), include_failed):
+        if problem == NOT_A_RECORD:
+            continue
+        if problem:
+            loaded.unreadable.append(f"{path}: {problem}")
+            continue
+        loaded.records.append(CellRecord.from_dict(record))
+        if record["status"] == "ok":
+            loaded.folders[record["cell_id"]] = path.parent
+    loaded.records.sort(key=lambda r: r.cell_id)
+    return loaded
+
+
 def load_records(root: Path, include_failed: bool = False) -> list[dict]:
-    """Every result record under `root` (recursively), sorted by cell id."""
-    return sorted(iter_records(Path(root), include_failed), key=lambda r: r.get("cell_id", ""))
+    """Every readable result record under `root` (recursively) as stored, sorted by cell id;
+    a result file that cannot be read gets a warning on stderr."""
+    records = []
+    for path, record, problem in iter_files(Path(root), include_failed):
+        if problem:  # said, never skipped silently: a table would otherwise lose a cell
+            if problem != NOT_A_RECORD:
+                print(f"warning: {path}: {problem}; skipped", file=sys.stderr)
+            continue
+        records.append(record)
+    return sorted(records, key=lambda r: r.get("cell_id", ""))
 
 
-def iter_records(root: Path, include_failed: bool) -> Iterator[dict]:
+def iter_files(root: Path, include_failed: bool) -> Iterator[tuple[Path, Any, str | None]]:
+    """(path, parsed JSON, problem) of every result file; sidecars and artefacts are not
+    results."""
     for path in sorted(root.rglob("*.json")):
         if "artefacts" in path.parts or path.name.startswith("."):
             continue
         if path.parent.name == "failed" and not include_failed:
             continue
-        reason = unreadable_reason(path)
-        if reason:  # said, never skipped silently: a table would otherwise lose a cell
-            if reason != NOT_A_RECORD:
-                print(f"warning: {path}: {reason}; skipped", file=sys.stderr)
-            continue
-        yield json.loads(path.read_text())
+        yield path, *parse_result(path)

@@ -1,0 +1,188 @@
+"""The record of one cell: what ran (configuration, environment), what it measured, and why it
+failed if it did. bench/cell.py writes it; the report, the CSV, `bench compare` and the run
+summary read it only through these types (and bench/rows.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from bench.record.base import Part
+from bench.record.deployment import Deployment
+from bench.record.metrics import Baseline, Evaluation
+from bench.record.training import TrainingSummary
+
+SCHEMA_VERSION = 1
+READABLE_SCHEMA_VERSIONS = (1,)
+
+
+@dataclass
+class ErrorInfo(Part):
+    phase: str | None = None
+    type: str | None = None
+    message: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_exception(cls, phase: str, error: BaseException) -> "ErrorInfo":
+        """The first line of the message, at most 500 characters: the reason, not the trace."""
+        text = str(error).strip()
+        return cls(phase, type(error).__name__, text.splitlines()[0][:500] if text else "")
+
+
+@dataclass
+class CellConfig(Part):
+    """The cell as the suite resolved it (bench/suite.py Cell)."""
+
+    model: dict = field(default_factory=dict)
+    dataset: dict = field(default_factory=dict)
+    method: dict = field(default_factory=dict)  # entry, name, params
+    training: dict = field(default_factory=dict)
+    sweep: dict = field(default_factory=dict)
+    deploy: dict | None = None
+    compressions: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def of_cell(cls, cell: Any) -> "CellConfig":
+        return cls(model=cell.model, dataset=cell.dataset,
+                   method={"entry": cell.method_entry, "name": cell.method,
+                           "params": cell.method_params},
+                   training=cell.training, sweep=cell.sweep, deploy=cell.deploy,
+                   compressions=cell.compressions)
+
+    @property
+    def model_name(self) -> str | None:
+        return self.model.get("name")
+
+    @property
+    def dataset_name(self) -> str | None:
+        return self.dataset.get("name")
+
+    @property
+    def method_name(self) -> str | None:
+        return self.method.get("name")
+
+    @property
+    def method_entry(self) -> str | None:
+        """The suite's name for the method entry (several entries may share one method)."""
+        return self.method.get("entry") or self.method.get("name")
+
+    @property
+    def method_params(self) -> dict:
+        return self.method.get("params") or {}
+
+
+@dataclass
+class CpuInfo(Part):
+    model: str | None = None
+    flags: dict[str, bool] = field(default_factory=dict)
+    logical_cores: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        flags = ", ".join(name for name, on in self.flags.items() if on) or "none of those checked"
+        cores = f", {self.logical_cores} logical cores" if self.logical_cores else ""
+        return f"{self.model or 'unknown CPU'} (flags: {flags}{cores})"
+
+
+@dataclass
+class Environment(Part):
+    versions: dict[str, str] = field(default_factory=dict)
+    git: dict = field(default_factory=dict)  # commit, dirty
+    hardware: dict = field(default_factory=dict)  # platform, cpu, cpu_count, gpu, ...
+    cpu: CpuInfo | None = None
+    extra: dict = field(default_factory=dict)
+
+    NESTED = {"cpu": CpuInfo.from_dict}
+
+    def describe_hardware(self) -> str:
+        """The processor the figures were measured on, with its flags where recorded."""
+        if self.hardware.get("gpu"):
+            return str(self.hardware["gpu"])
+        if self.cpu:
+            return self.cpu.describe()
+        cores = self.hardware.get("cpu_count")
+        return (f"{self.hardware.get('cpu') or 'unknown CPU'}"
+                + (f" ({cores} cores; CPU flags not recorded)" if cores else ""))
+
+
+@dataclass
+class Parameters(Part):
+    trainable: int | None = None
+    total: int | None = None
+    trainable_pct: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class CellRecord(Part):
+    schema_version: int | None = None
+    cell_id: str = ""
+    suite: str | None = None
+    status: str | None = None
+    error: ErrorInfo | None = None
+    config: CellConfig = field(default_factory=CellConfig)
+    seed: int | None = None
+    seed_group: str | None = None  # the cell id without its seed suffix
+    environment: Environment | None = None
+    device: dict = field(default_factory=dict)  # type, torch_threads, name, gpu_check
+    data: dict = field(default_factory=dict)
+    task: dict = field(default_factory=dict)  # label_names, multi_label
+    baseline: Baseline | None = None
+    parameters: Parameters | None = None
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    training: TrainingSummary | None = None
+    examples: list[dict] = field(default_factory=list)
+    artefacts: dict = field(default_factory=dict)  # dir, bytes, files, wrapped_modules
+    deployment: Deployment | None = None
+    predictions_file: str | None = None
+    phases_s: dict[str, float] = field(default_factory=dict)
+    started_at: str | None = None
+    finished_at: str | None = None
+    wall_time_s: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    NESTED = {"error": ErrorInfo.from_dict, "config": CellConfig.from_dict,
+              "environment": Environment.from_dict, "baseline": Baseline.from_dict,
+              "parameters": Parameters.from_dict, "evaluation": Evaluation.from_dict,
+              "training": TrainingSummary.from_dict, "deployment": Deployment.from_dict}
+
+    @classmethod
+    def failed(cls, cell: Any, error: ErrorInfo) -> "CellRecord":
+        """The record of a cell whose process left none (crash, kill, time limit): the same
+        configuration as a finished cell's, so that the failure is reported beside it."""
+        return cls(schema_version=SCHEMA_VERSION, cell_id=cell.id, suite=cell.suite,
+                   status="failed", error=error, config=CellConfig.of_cell(cell),
+                   seed=getattr(cell, "seed", None), seed_group=getattr(cell, "seed_group", None),
+                   finished_at=now_iso())
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def group(self) -> str:
+        """Cells repeated with other seeds share this; a single run is its own group."""
+        return self.seed_group or self.cell_id
+
+    @property
+    def variants(self) -> list:
+        return self.deployment.variants if self.deployment else []
+
+    @property
+    def wrapped_modules(self) -> list[str] | None:
+        """The module names an adapter really wraps (recorded at save time), if recorded."""
+        return self.artefacts.get("wrapped_modules")
+
+    @property
+    def sweep_label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.config.sweep.items())
+
+    @property
+    def label(self) -> str:
+        return self.cell_id + (f" ({self.sweep_label})" if self.config.sweep else "")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
