@@ -1,0 +1,120 @@
+"""The whole report as one document: the answer first, then the tables per dataset, the failed
+cells, and the per-cell detail in an appendix. Plots are written when a folder is given."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.record import CellRecord
+from bench.report.answer import answer_blocks
+from bench.report.appendix import cell_blocks
+from bench.report.document import Document, Heading, Image, Table, Text
+from bench.report.groups import group_cells
+from bench.report.tables import (before_after_table, deployment_summary_table,
+                                 evaluation_table, floor_text, sizes_table, summary_table,
+                                 trials_tables)
+from bench.rows import cell_rows, variant_rows
+
+PLOTS = "plots"  # folder of the PNG files, beside the report
+
+
+def datasets_of(records: list[CellRecord]) -> dict[str, list[CellRecord]]:
+    out: dict[str, list[CellRecord]] = {}
+    for record in records:
+        out.setdefault(record.config.dataset_name or "?", []).append(record)
+    return out
+
+
+class Plotter:
+    """Writes PNGs into `folder` (None: no plots) and hands back their relative names."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        if folder is not None:
+            from bench.report import plots
+
+            self.plots = plots
+
+    def draw(self, name: str, function: str, *args) -> str | None:
+        if self.folder is None:
+            return None
+        path = getattr(self.plots, function)(*args, self.folder / PLOTS / f"{name}.png")
+        return f"{PLOTS}/{name}.png" if path else None
+
+
+def header(records: list[CellRecord], ok: list[CellRecord]) -> list:
+    suites = sorted({r.suite or "?" for r in records})
+    blocks = [Heading(1, f"peft-bench report: {', '.join(suites)}"),
+              Text(f"{len(ok)} finished cell(s), {len(records) - len(ok)} failed.")]
+    if ok and ok[0].environment:
+        versions = ok[0].environment.versions
+        libraries = ", ".join(f"{k} {versions[k]}" for k in
+                              ("torch", "transformers", "peft", "onnxruntime") if k in versions)
+        blocks.append(Text(f"Hardware: {ok[0].environment.describe_hardware()}, "
+                           f"{ok[0].device.get('torch_threads')} torch threads. "
+                           f"Libraries: {libraries}."))
+    busy = [r.cell_id for r in ok if (r.device.get("gpu_check") or {}).get("idle") is False]
+    if busy:
+        blocks.append(Text(f"**Warning:** the GPU was not idle when {len(busy)} cell(s) started "
+                           f"({', '.join(busy)}): their speed and memory figures may be off."))
+    return blocks
+
+
+def build_document(records: list[CellRecord], folders: dict[str, Path],
+                   plot_folder: Path | None = None) -> Document:
+    """`folders`: cell id -> the folder of its result file (where its predictions lie)."""
+    ok = [r for r in records if r.ok]
+    failed = [r for r in records if not r.ok]
+    plotter = Plotter(plot_folder)
+    document = Document(header(records, ok))
+    by_dataset = datasets_of(ok)
+    if by_dataset:
+        document.add(Heading(2, "The answer"))
+    sections = []
+    for dataset, members in by_dataset.items():
+        groups, variants = group_cells(members), variant_rows(members)
+        document.add(*answer_blocks(dataset, groups, variants, folders))
+        latency = plotter.draw(f"{dataset}-f1-vs-latency", "tradeoff", variants,
+                               "p50_ms_latency_batch", "p50 latency at the smallest batch (ms)",
+                               f"{dataset}: F1 against latency", )
+        if latency:
+            document.add(Image(latency, f"{dataset}: F1 macro against latency, Pareto front"))
+        sections.append((dataset, members, groups, variants))
+    if sections:
+        document.add(Heading(2, "Results by dataset"))
+    for dataset, members, groups, variants in sections:
+        rows = cell_rows(members)
+        document.add(Heading(3, dataset), Text(floor_text(rows)), summary_table(groups),
+                     Text("**Before and after fine-tuning** (test split)"),
+                     before_after_table(rows))
+        for method, table in trials_tables(rows):
+            document.add(Text(f"**Trials of {method}** (ordered by the swept values)"), table)
+        document.add(Text("**Evaluation of the fine-tuned models** (test split)"),
+                     evaluation_table(rows), Text("**Sizes and wrapped modules**"),
+                     sizes_table(rows))
+        if variants:
+            document.add(Text("**Deployed variants** (test split)"),
+                         deployment_summary_table(variants, [m for m in members if m.variants]))
+        for name, function, args, alt in (
+                ("f1-vs-size", "tradeoff", (variants, "size_mb", "file size (MB)",
+                                            f"{dataset}: F1 against file size"),
+                 "F1 macro against file size, Pareto front"),
+                ("f1-vs-params", "f1_against_parameters",
+                 (groups, f"{dataset}: F1 against trainable parameters"),
+                 "F1 macro against trainable parameters")):
+            image = plotter.draw(f"{dataset}-{name}", function, *args)
+            if image:
+                document.add(Image(image, f"{dataset}: {alt}"))
+    if failed:
+        document.add(Heading(2, "Failed cells"), Table(
+            ["cell", "phase", "error", "reason"],
+            [[r.cell_id, *(([r.error.phase, r.error.type, r.error.message]) if r.error
+                           else ["–"] * 3)] for r in failed]))
+    if ok:
+        document.add(Heading(2, "Appendix: per-cell detail"))
+    for record in ok:
+        document.add(*cell_blocks(record, plotter.draw(f"{record.cell_id}-loss", "loss_curves",
+                                                       record)))
+    return document
+
+
+

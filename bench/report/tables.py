@@ -1,0 +1,124 @@
+"""The per-dataset tables: summary, before/after, sweep trials, evaluation speed, sizes and
+wrapped modules, deployment trade-offs with their noise band."""
+from __future__ import annotations
+
+from bench.record import CellRecord
+from bench.report.document import Table
+from bench.report.format import mb, num, params, signed
+from bench.report.groups import MethodGroup
+from bench.rows import CellRow, VariantRow
+
+TRIAL_PARAMETERS = ("r", "alpha", "dropout", "bias", "epochs", "batch_size", "learning_rate",
+                    "scheduler", "gradient_accumulation_steps")
+
+
+def converged_mark(row: CellRow) -> str:
+    return "⚠ best epoch = last" if row.may_not_have_converged else ""
+
+
+def summary_table(groups: list[MethodGroup]) -> Table:
+    rows = []
+    for g in groups:
+        floor = g.first.baseline_f1_macro
+        rows.append([g.method, g.name, params(g.trainable_params, g.first.trainable_pct),
+                     num(g.train_runtime_s, 1), num(g.train_peak_memory_mb, 0),
+                     g.accuracy.text(), g.f1.text(),
+                     signed(g.f1.mean - floor if g.f1.mean is not None and floor is not None
+                            else None),
+                     "⚠ best epoch = last" if g.may_not_have_converged else ""])
+    return Table(["method", "cell", "trainable params", "train s", "train peak MB", "test accuracy",
+                  "test F1 macro", "Δ F1 vs TF-IDF", "convergence"], rows)
+
+
+def floor_text(rows: list[CellRow]) -> str:
+    """The floor and the untrained model, once per dataset (every cell reads the same split)."""
+    floors = {(r.baseline_accuracy, r.baseline_f1_macro) for r in rows
+              if r.baseline_f1_macro is not None}
+    if not floors:
+        return "No TF-IDF floor was computed for this dataset."
+    accuracy, f1 = sorted(floors, key=lambda f: f[1])[0]
+    same = "" if len(floors) == 1 else f" (cells disagree: {len(floors)} different floors; lowest shown)"
+    return (f"Floor, TF-IDF + logistic regression on the same split: test accuracy "
+            f"{num(accuracy)}, F1 macro {num(f1)}{same}.")
+
+
+def before_after_table(rows: list[CellRow]) -> Table:
+    return Table(["cell", "accuracy before", "F1 before", "accuracy after", "F1 after",
+                  "training s"],
+                 [[r.label, num(r.before_accuracy), num(r.before_f1_macro), num(r.accuracy),
+                   num(r.f1_macro), num(r.train_runtime_s, 1)] for r in rows])
+
+
+def trials_tables(rows: list[CellRow]) -> list[tuple[str, Table]]:
+    """One table per swept method entry, rows in the order of the swept values."""
+    out = []
+    for method in sorted({r.method for r in rows if r.sweep}):
+        trials = sorted((r for r in rows if r.method == method and r.sweep),
+                        key=CellRow.swept_values)
+        out.append((method, Table(
+            ["trial", *TRIAL_PARAMETERS, "accuracy", "F1 macro", "precision macro",
+             "recall macro"],
+            [[", ".join(f"{k}={v}" for k, v in t.sweep.items()),
+              *[num(getattr(t, p), 6) if isinstance(getattr(t, p), float) else num(getattr(t, p))
+                for p in TRIAL_PARAMETERS],
+              num(t.accuracy), num(t.f1_macro), num(t.precision_macro), num(t.recall_macro)]
+             for t in trials])))
+    return out
+
+
+def evaluation_table(rows: list[CellRow]) -> Table:
+    return Table(["cell", "test loss", "eval runtime s", "eval samples/s", "eval steps/s"],
+                 [[r.label, num(r.eval_loss), num(r.eval_runtime_s, 2),
+                   num(r.eval_samples_per_s, 1), num(r.eval_steps_per_s, 2)] for r in rows])
+
+
+def sizes_table(rows: list[CellRow]) -> Table:
+    return Table(["cell", "trainable params", "saved MB (adapter alone for PEFT)",
+                  "merged model MB (deployable fp32)", "modules the method wraps"],
+                 [[r.label, params(r.trainable_params, r.trainable_pct), mb(r.saved_mb),
+                   mb(r.merged_mb), ", ".join(r.wrapped_modules) if r.wrapped_modules
+                   else "– (not recorded)"] for r in rows],
+                 note="Merged size: the fp32 reference file of the deployment stage; – where "
+                      "the cell was not deployed.")
+
+
+def noise_note(records: list[CellRecord]) -> str:
+    """How far the timings can be trusted, and on which hardware they were taken."""
+    moves, busy = [], False
+    for record in records:
+        reference = record.deployment.reference if record.deployment else None
+        if reference and reference.latency_recheck:
+            moves += [abs(r.get("relative_difference", 0.0))
+                      for r in reference.latency_recheck.values()]
+        load = record.deployment.machine_load if record.deployment else None
+        busy = busy or bool(load and load.get("busy"))
+    environment = records[0].environment if records else None
+    hardware = environment.describe_hardware() if environment else "unknown hardware"
+    threads = records[0].device.get("torch_threads") if records else None
+    band = (f"Noise band: the fp32 reference, timed again at the end of its stage, moved its "
+            f"p50 by up to {100 * max(moves):.1f}%; smaller differences are not differences."
+            if moves else "Noise band: not measured (no repeated timing in these records).")
+    warning = " **The machine was busy while timing: figures may be off.**" if busy else ""
+    return f"{band} Measured on {hardware}, {num(threads)} threads.{warning}"
+
+
+def deployment_summary_table(variants: list[VariantRow], records: list[CellRecord]) -> Table:
+    """Every deployed variant of the dataset, grouped by cell."""
+    rows = [[v.method, v.variant, v.backend, v.status, mb(v.size_mb),
+             num(v.p50_ms_latency_batch, 2), num(v.speedup_latency_batch, 2),
+             num(v.samples_per_s_throughput_batch, 1), speedup_cell(v), num(v.f1_macro),
+             signed(v.delta_f1_macro)] for v in variants]
+    small = next((v.latency_batch for v in variants if v.latency_batch), "?")
+    large = next((v.throughput_batch for v in variants if v.throughput_batch), "?")
+    return Table(["method", "variant", "backend", "status", "file MB", f"p50 ms (b={small})",
+                  f"speed-up (b={small})", f"samples/s (b={large})", f"speed-up (b={large})",
+                  "test F1", "Δ F1"], rows, note=noise_note(records))
+
+
+def speedup_cell(v: VariantRow) -> str:
+    if v.speedup_throughput_batch is None:
+        return "–"
+    if v.speedup_low is None:
+        return f"{v.speedup_throughput_batch:.2f}x"
+    return (f"{v.speedup_throughput_batch:.2f}x [{v.speedup_low:.2f}, {v.speedup_high:.2f}] "
+            f"{v.speedup_verdict or ''}").strip()
