@@ -14,8 +14,9 @@ import threading
 import time
 import traceback
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
+
+from bench.record import now_iso
 
 EVENT_PREFIX = "@@bench "
 
@@ -47,22 +48,13 @@ class Phases:
         return {k: round(v, 3) for k, v in self.seconds.items()}
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def base_record(cell) -> dict:
     from bench.environment import describe_environment
-    from bench.store import SCHEMA_VERSION
+    from bench.record import SCHEMA_VERSION, CellConfig
 
     return {
         "schema_version": SCHEMA_VERSION, "cell_id": cell.id, "suite": cell.suite,
-        "status": "running", "error": None,
-        "config": {"model": cell.model, "dataset": cell.dataset,
-                   "method": {"entry": cell.method_entry, "name": cell.method,
-                              "params": cell.method_params},
-                   "training": cell.training, "sweep": cell.sweep, "deploy": cell.deploy,
-                   "compressions": cell.compressions},
+        "status": "running", "error": None, "config": CellConfig.of_cell(cell).to_dict(),
         "seed": cell.training.get("seed"), "seed_group": cell.seed_group or cell.id,
         "environment": describe_environment(), "started_at": now_iso(),
     }
@@ -150,6 +142,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
     phases.enter("save")
     method.save(model, artefact_dir)
     record["artefacts"] = describe_artefacts(artefact_dir)
+    record["artefacts"]["wrapped_modules"] = wrapped_modules(model)
 
     if cell.deploy:
         from bench.deploy import deploy_cell
@@ -222,6 +215,23 @@ def inference_examples(model, tokenizer, data, device: str, count: int) -> list[
     return examples
 
 
+def wrapped_modules(model) -> list[str]:
+    """The modules an adapter really wraps, by their name within a layer (what a method's
+    `target_modules = None` resolved to); empty for full fine-tuning."""
+    import re
+
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils import ModulesToSaveWrapper
+
+    names = set()
+    for name, module in model.named_modules():
+        if isinstance(module, BaseTunerLayer):
+            names.add(re.split(r"\.\d+\.", name)[-1])
+        elif isinstance(module, ModulesToSaveWrapper):
+            names.add(f"{name.split('.')[-1]} (trained in full)")
+    return sorted(names)
+
+
 def describe_artefacts(directory: Path) -> dict:
     files = {str(p.relative_to(directory)): p.stat().st_size
              for p in sorted(directory.rglob("*")) if p.is_file()}
@@ -244,6 +254,7 @@ def exit_with_parent(poll_s: float = 0.5) -> None:
 
 def main(argv: list[str]) -> int:
     from bench.predictions import save_predictions, sidecar_path
+    from bench.record import ErrorInfo
     from bench.store import write_json_atomic
     from bench.suite import Cell
 
@@ -262,8 +273,7 @@ def main(argv: list[str]) -> int:
     except Exception as error:  # recorded, never lost: the suite goes on
         traceback.print_exc()
         record["status"] = "failed"
-        record["error"] = {"phase": phases.current, "type": type(error).__name__,
-                           "message": str(error).strip().splitlines()[0][:500] if str(error) else ""}
+        record["error"] = ErrorInfo.from_exception(phases.current, error).to_dict()
     record["phases_s"] = phases.finish()
     record["finished_at"] = now_iso()
     record["wall_time_s"] = sum(record["phases_s"].values())

@@ -38,8 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", type=Path)
     fmt = report.add_mutually_exclusive_group()
     fmt.add_argument("--md", action="store_true", help="Markdown (default)")
-    fmt.add_argument("--csv", action="store_true", help="one CSV row per cell")
-    report.add_argument("-o", "--output", type=Path, help="write to this file, not stdout")
+    fmt.add_argument("--csv", action="store_true", help="one CSV row per cell and per variant")
+    fmt.add_argument("--html", action="store_true",
+                     help="one self-contained page (plots embedded, tables sortable); needs -o")
+    report.add_argument("-o", "--output", type=Path,
+                        help="write to this file, not stdout; Markdown and HTML then get their "
+                             "plots (PNG files in plots/ beside the file)")
 
     compare = commands.add_parser(
         "compare", help="differences per cell between two result folders; exit 1 on regression")
@@ -122,15 +126,26 @@ def cmd_ls(args, console: Console) -> int:
 
 
 def cmd_report(args, console: Console) -> int:
-    from bench.report import render_csv, render_markdown
-    from bench.store import load_records
+    from bench.report import build_document, render_csv, to_html, to_markdown
+    from bench.store import read_cell_records
 
     if not args.results.is_dir():
         raise BenchInputError(f"results folder not found: {args.results}")
-    records = load_records(args.results, include_failed=True)
-    if not records:
-        raise BenchInputError(f"{args.results}: no result files (*.json) found")
-    text = render_csv(records) if args.csv else render_markdown(records)
+    if args.html and not args.output:
+        raise BenchInputError("bench report --html needs -o FILE (the page embeds its plots)")
+    loaded = read_cell_records(args.results, include_failed=True)
+    for problem in loaded.unreadable:
+        console.print(f"[yellow]not read:[/] {problem}", highlight=False, soft_wrap=True)
+    if not loaded.records:
+        found = f" ({len(loaded.unreadable)} file(s) not readable, see above)" if loaded.unreadable else ""
+        raise BenchInputError(f"{args.results}: no result records this peft-bench can read{found}")
+    if args.csv:
+        text = render_csv(loaded.records)
+    else:
+        plots = args.output.parent if args.output else None
+        document = build_document(loaded.records, loaded.folders, plots)
+        text = (to_html(document, f"peft-bench report: {args.results}", plots) if args.html
+                else to_markdown(document))
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text)

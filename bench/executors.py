@@ -14,22 +14,18 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from bench.cell import EVENT_PREFIX, now_iso
+from bench.cell import EVENT_PREFIX
 from bench.predictions import sidecar_path
-from bench.store import SCHEMA_VERSION, ResultStore
+from bench.record import CellRecord, ErrorInfo
+from bench.store import ResultStore
 from bench.suite import Cell
 
 EventHandler = Callable[[Cell, dict], None]
 
 
 def failed_record(cell: Cell, phase: str, reason: str, kind: str) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "cell_id": cell.id, "suite": cell.suite,
-            "status": "failed", "error": {"phase": phase, "type": kind, "message": reason},
-            "config": {"model": cell.model, "dataset": cell.dataset,
-                       "method": {"entry": cell.method_entry, "name": cell.method,
-                                  "params": cell.method_params},
-                       "training": cell.training, "sweep": cell.sweep},
-            "finished_at": now_iso()}
+    """The record of a cell whose process left none (crash, kill, time limit)."""
+    return CellRecord.failed(cell, ErrorInfo(phase, kind, reason)).to_dict()
 
 
 def describe_exit(returncode: int) -> str:

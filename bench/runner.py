@@ -98,17 +98,18 @@ def run_suite(suite: Suite, executor, force: bool = False, console: Console | No
 
 
 def print_summary(summary: RunSummary, console: Console) -> None:
+    from bench.record import CellRecord
+    from bench.rows import cell_row
+
     table = Table(title="Run summary", show_lines=False)
     for column in ("cell", "status", "test acc", "test F1 macro", "TF-IDF F1", "train s",
                    "reason"):
         table.add_column(column, overflow="fold")  # long cell ids wrap rather than vanish
     for record in summary.records:
-        test = (record.get("evaluation") or {}).get("test") or {}
-        baseline = ((record.get("baseline") or {}).get("test") or {}).get("f1_macro")
-        training = record.get("training") or {}
-        table.add_row(record["cell_id"], record["status"], fmt(test.get("accuracy")),
-                      fmt(test.get("f1_macro")), fmt(baseline), fmt(training.get("runtime_s"), 1),
-                      (record.get("error") or {}).get("message", "")[:80])
+        row = cell_row(CellRecord.from_dict(record))
+        table.add_row(row.cell_id, row.status, fmt(row.accuracy), fmt(row.f1_macro),
+                      fmt(row.baseline_f1_macro), fmt(row.train_runtime_s, 1),
+                      (row.error or "")[:80])
     console.print(table)
     done = len(summary.records) - len(summary.failed)
     note = " (interrupted: finished cells were kept)" if summary.interrupted else ""

@@ -76,10 +76,15 @@ def sizes_table(rows: list[CellRow]) -> Table:
     return Table(["cell", "trainable params", "saved MB (adapter alone for PEFT)",
                   "merged model MB (deployable fp32)", "modules the method wraps"],
                  [[r.label, params(r.trainable_params, r.trainable_pct), mb(r.saved_mb),
-                   mb(r.merged_mb), ", ".join(r.wrapped_modules) if r.wrapped_modules
-                   else "– (not recorded)"] for r in rows],
+                   mb(r.merged_mb), wrapped_text(r.wrapped_modules)] for r in rows],
                  note="Merged size: the fp32 reference file of the deployment stage; – where "
                       "the cell was not deployed.")
+
+
+def wrapped_text(modules: list[str] | None) -> str:
+    if modules is None:
+        return "– (not recorded)"
+    return ", ".join(modules) if modules else "none: every weight trains"
 
 
 def noise_note(records: list[CellRecord]) -> str:
