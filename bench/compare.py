@@ -23,12 +23,13 @@ from bench.errors import BenchInputError
 from bench.hardware import hardware_difference
 from bench.pairing import paired_verdicts
 from bench.predictions import deploy_key
-from bench.report import table as markdown_table
+from bench.record import CellRecord
+from bench.report.document import markdown_table
+from bench.rows import FINE_TUNED, cell_row, variant_row
 from bench.specs import CompareThresholds
 from bench.stats import PairedVerdict
-from bench.store import load_records
+from bench.store import read_cell_records
 
-FINE_TUNED = "fine-tuned"  # the target name of the cell's own model (not a deployment variant)
 CELL = "(cell)"  # the target name of a whole cell, present in one folder only
 COLUMNS = ("target", "metric", "baseline", "new", "change", "verdict")
 DIGITS = {"p50": 2, "disk": 2}  # decimals shown; scores get 4
@@ -91,70 +92,66 @@ def rules_from(limits: CompareThresholds) -> dict[str, Rule]:
             "disk": Rule(False, True, limits.max_size_increase)}
 
 
-def load_side(folder: Path) -> dict[str, dict]:
+def load_side(folder: Path) -> dict[str, CellRecord]:
     """cell id -> record; a success wins over a failure of the same cell."""
     if not folder.is_dir():
         raise BenchInputError(f"results folder not found: {folder}")
-    records = load_records(folder, include_failed=True)
-    if not records:
+    loaded = read_cell_records(folder, include_failed=True)
+    if loaded.unreadable:
+        raise BenchInputError(f"{loaded.unreadable[0]}")
+    if not loaded.records:
         raise BenchInputError(f"{folder}: no result files (*.json) found")
-    by_cell: dict[str, dict] = {}
-    for record in records:
-        earlier = by_cell.get(record["cell_id"])
-        if earlier and earlier["status"] == "ok" and record["status"] == "ok":
-            raise BenchInputError(f"{folder}: cell {record['cell_id']!r} has two results (two "
+    by_cell: dict[str, CellRecord] = {}
+    for record in loaded.records:
+        earlier = by_cell.get(record.cell_id)
+        if earlier and earlier.ok and record.ok:
+            raise BenchInputError(f"{folder}: cell {record.cell_id!r} has two results (two "
                                   "suites in one folder?); compare one suite's folder")
-        if not earlier or record["status"] == "ok":
-            by_cell[record["cell_id"]] = record
+        if not earlier or record.ok:
+            by_cell[record.cell_id] = record
     return by_cell
 
 
-def targets_of(record: dict) -> dict[str, Target]:
+def targets_of(record: CellRecord) -> dict[str, Target]:
     """The fine-tuned model and every deployment variant of a record, with their metrics."""
-    test = (record.get("evaluation") or {}).get("test") or {}
+    cell = cell_row(record)
     targets = {FINE_TUNED: Target(
-        record.get("status", "?"),
-        {"accuracy": test.get("accuracy"), "F1 macro": test.get("f1_macro"),
-         "disk MB": megabytes((record.get("artefacts") or {}).get("bytes"))},
-        ((record.get("error") or {}).get("message") or ""))}
-    for variant in record.get("deployment") or []:
-        metrics = variant.get("metrics") or {}
-        values = {"accuracy": metrics.get("accuracy"), "F1 macro": metrics.get("f1_macro")}
-        for batch, stats in sorted((variant.get("latency") or {}).items(), key=lambda b: int(b[0])):
-            values[f"p50 ms (b={batch})"] = stats.get("p50_ms")
-        values["disk MB"] = megabytes((variant.get("footprint") or {}).get("file_bytes"))
-        name = f"{variant.get('variant')}/{variant.get('backend')}"
-        targets[name] = Target(variant.get("status", "?"), values, variant.get("reason") or "")
+        cell.status or "?",
+        {"accuracy": cell.accuracy, "F1 macro": cell.f1_macro, "disk MB": cell.saved_mb},
+        cell.error or "")}
+    for variant in record.variants:
+        row = variant_row(record, variant)
+        values = {"accuracy": row.accuracy, "F1 macro": row.f1_macro}
+        for batch, p50 in sorted(row.p50_ms.items()):
+            values[f"p50 ms (b={batch})"] = p50
+        values["disk MB"] = row.size_mb
+        targets[f"{row.variant}/{row.backend}"] = Target(row.status or "?", values,
+                                                        row.reason or "")
     return targets
 
 
-def megabytes(value: int | None) -> float | None:
-    return None if value is None else value / 1e6
-
-
-def verdicts_by_target(old: dict, new: dict, folders: tuple[Path, Path] | None
+def verdicts_by_target(old: CellRecord, new: CellRecord, folders: tuple[Path, Path] | None
                        ) -> dict[tuple[str, str], PairedVerdict]:
     """(target, metric) -> paired verdict of new against old, where both kept predictions."""
     if folders is None:
         return {}
-    by_key = paired_verdicts(old, new, *folders)
-    targets = {"test": FINE_TUNED} | {
-        deploy_key(v.get("variant"), v.get("backend")): f"{v.get('variant')}/{v.get('backend')}"
-        for v in new.get("deployment") or []}
+    by_key = paired_verdicts(old.to_dict(), new.to_dict(), *folders)
+    targets = {"test": FINE_TUNED} | {deploy_key(v.variant, v.backend): f"{v.variant}/{v.backend}"
+                                      for v in new.variants}
     names = {"accuracy": "accuracy", "f1_macro": "F1 macro"}
     return {(targets[key], names[metric]): verdict for key, metrics in by_key.items()
             if key in targets for metric, verdict in metrics.items()}
 
 
-def compare_cells(old: dict[str, dict], new: dict[str, dict], rules: dict[str, Rule],
-                  folders: tuple[Path, Path] | None = None) -> list[Row]:
+def compare_cells(old: dict[str, CellRecord], new: dict[str, CellRecord],
+                  rules: dict[str, Rule], folders: tuple[Path, Path] | None = None) -> list[Row]:
     rows: list[Row] = []
     for cell in sorted(old.keys() | new.keys()):
         if cell not in new:
-            rows.append(Row(cell, CELL, "status", old[cell]["status"], "missing",
+            rows.append(Row(cell, CELL, "status", old[cell].status, "missing",
                             verdict="missing in new", regression=True))
         elif cell not in old:
-            rows.append(Row(cell, CELL, "status", "missing", new[cell]["status"],
+            rows.append(Row(cell, CELL, "status", "missing", new[cell].status,
                             verdict="only in new"))
         else:
             before, after = targets_of(old[cell]), targets_of(new[cell])
