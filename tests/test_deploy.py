@@ -242,8 +242,9 @@ def test_a_suite_with_deploy_reports_a_compression_table(tmp_path, monkeypatch, 
     capsys.readouterr()
     assert main(["report", "results/deploy", "--md"]) == 0
     report = capsys.readouterr().out
-    assert "### Compression and deployment (test split)" in report
+    assert "**Compression and deployment (test split)**" in report
     assert "| prune+int8 |" not in report and "| int8 | onnxruntime | ok |" in report
+    assert "Noise band: the fp32 reference's per-round medians spread over up to" in report
     timing = record["deployment_timing"]
     assert timing["rounds"] == 6 and len(timing["order"]) == 6 and timing["threads"] == 1
     assert isinstance(record["environment"]["cpu"]["flags"]["avx2"], bool)

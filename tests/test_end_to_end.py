@@ -86,8 +86,8 @@ def test_markdown_and_csv_reports(smoke_run, tmp_path, capsys):
     results, _ = smoke_run
     assert main(["report", str(results), "--md"]) == 0
     markdown = capsys.readouterr().out
-    assert "## Summary" in markdown
-    assert markdown.count("### Training arguments") == 5
+    assert "## The answer" in markdown and "**Best method:" in markdown
+    assert markdown.count("**Training**") == 5
     assert "TF-IDF + LR baseline (test)" in markdown and "before fine-tuning (test)" in markdown
     assert "Inference examples" in markdown
     out = tmp_path / "report.csv"

@@ -1,0 +1,154 @@
+"""The report on a fixed fixture (tests/report_fixture.py): the answer names the right method
+and variant with their figures, sweeps are ordered by their values, the Pareto front is right,
+the CSV has its columns, older schemas are named, the loss curve has both curves."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.record import CellRecord
+from bench.report import build_document, render_csv, to_html, to_markdown
+from bench.report.pareto import pareto_front
+from bench.store import read_cell_records, write_json_atomic
+from tests.report_fixture import write_fixture
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    return write_fixture(tmp_path / "results")
+
+
+def report_text(folder: Path, plots: Path | None = None) -> str:
+    loaded = read_cell_records(folder, include_failed=True)
+    return to_markdown(build_document(loaded.records, loaded.folders, plots))
+
+
+def answer_of(markdown: str) -> str:
+    return markdown.split("## The answer")[1].split("## Results by dataset")[0]
+
+
+def test_answer_names_the_best_method_chosen_on_validation(results):
+    answer = answer_of(report_text(results))
+    # full has the higher test F1 (0.75) but lora the higher validation F1: lora is chosen
+    assert "**Best method: lora** (`m--lora--tweets`): test F1 macro 0.7400 (95% bootstrap " \
+           "[0.7100, 0.7700])" in answer
+    assert "chosen on validation F1 0.7600" in answer
+    assert "accuracy 0.7600 (single run, no interval)" in answer
+
+
+def test_answer_without_predictions_says_there_is_no_paired_test(results):
+    answer = answer_of(report_text(results))
+    assert "No paired test" in answer
+    assert "The cheapest, **ia3** (`m--ia3--tweets`): 17,000 trainable parameters, 90.0 s " \
+           "training" in answer
+    assert "test F1 0.7000 (-0.0400 against the best" in answer
+
+
+def test_answer_picks_variants_within_the_budget(results):
+    answer = answer_of(report_text(results))
+    # int8/onnxruntime is fastest but 2 points below fp32: outside the 1-point budget
+    assert "Lowest latency (batch 1): **lora: int8 on torch**, 59.0 MB" in answer
+    assert "p50 4.00 ms, 2.50x against fp32/torch" in answer
+    assert "Highest throughput (batch 32): **lora: int8 on torch**" in answer
+    assert "300.0 samples/s, 3.00x" in answer
+    assert "Smallest file: **lora: int8 on torch**" in answer
+    assert "judged on test (these records hold no validation scores" in answer
+
+
+def test_sweep_trials_are_ordered_by_their_values(results):
+    markdown = report_text(results)
+    trials = markdown.split("**Trials of lora-sweep**")[1].split("**Evaluation")[0]
+    rows = [line.split("|")[1].strip() for line in trials.splitlines()
+            if line.startswith("| r=")]
+    assert rows == ["r=4", "r=8", "r=16"]
+    assert "| r=4 | 4 | 16 |" in trials  # the r and alpha columns
+
+
+def test_floor_is_stated_once_per_dataset(results):
+    markdown = report_text(results)
+    assert markdown.count("Floor, TF-IDF + logistic regression") == 1
+    assert "F1 macro 0.6800" in markdown
+
+
+def test_pareto_front_of_a_known_set():
+    points = [(10.0, 0.75), (2.0, 0.73), (4.0, 0.745), (5.0, 0.70), (4.0, 0.74), (12.0, 0.75)]
+    assert pareto_front(points) == [1, 2, 0]
+
+
+def test_loss_curve_assigns_logs_to_their_epochs(results):
+    record = CellRecord.from_dict(json.loads((results / "m--ia3--tweets.json").read_text()))
+    curve = record.training.epoch_curve()
+    assert [p.epoch for p in curve] == [1, 2]
+    assert curve[0].train_loss == pytest.approx(0.9)  # logs at 0.5 and 0.89
+    assert curve[1].train_loss == pytest.approx(0.5)  # logs at 1.01 and 1.89
+    assert [p.validation_loss for p in curve] == [0.7, 0.65]
+
+
+def test_plots_are_written_and_linked(results, tmp_path):
+    markdown = report_text(results, tmp_path / "out")
+    for name in ("tweets-f1-vs-latency", "tweets-f1-vs-size", "tweets-f1-vs-params",
+                 "m--lora--tweets-loss"):
+        assert f"](plots/{name}.png)" in markdown
+        assert (tmp_path / "out" / "plots" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_record_round_trip_keeps_unknown_fields(results):
+    data = json.loads((results / "m--lora--tweets.json").read_text())
+    data["a_future_field"] = {"x": 1}
+    record = CellRecord.from_dict(data)
+    assert record.extra == {"a_future_field": {"x": 1}}
+    assert record.variants[1].speedup[32].ratio == 4.0  # a bare ratio in older records
+    assert CellRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+
+
+def test_csv_has_one_row_per_cell_and_per_variant(results, tmp_path):
+    out = tmp_path / "r.csv"
+    assert main(["report", str(results), "--csv", "-o", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 7 + 3  # 6 cells + 1 failed, 3 variants
+    lora = [r for r in rows if r["cell_id"] == "m--lora--tweets"]
+    assert [(r["variant"], r["backend"]) for r in lora] == [
+        ("fine-tuned", "torch"), ("fp32", "torch"), ("int8", "onnxruntime"), ("int8", "torch")]
+    assert lora[0]["f1_macro_low"] == "0.71" and lora[0]["size_mb"] == "0.3"
+    assert lora[3]["samples_per_s_throughput_batch"] == "300.0"
+    assert lora[3]["merged_mb"] == "" and lora[0]["merged_mb"] == "90.0"
+
+
+def test_older_schema_is_named_not_skipped(results, tmp_path, capsys):
+    old = tmp_path / "old"
+    write_json_atomic(old / "c.json", {"schema_version": 0, "cell_id": "c", "status": "ok"})
+    assert main(["report", str(old)]) == 2
+    err = capsys.readouterr().err
+    assert "c.json: schema_version 0 is not one this peft-bench reads (1)" in err
+    assert "no result records this peft-bench can read" in err
+    write_json_atomic(results / "c.json", {"schema_version": 0, "cell_id": "c", "status": "ok"})
+    assert main(["report", str(results)]) == 0
+    assert "not read:" in capsys.readouterr().err
+
+
+def test_html_page_is_self_contained_and_sortable(results, tmp_path):
+    page = tmp_path / "report.html"
+    assert main(["report", str(results), "--html", "-o", str(page)]) == 0
+    text = page.read_text()
+    assert text.count('<table class="sortable">') >= 5
+    assert 'src="data:image/png;base64,' in text and "http" not in text.split("<body>")[1]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="needs Chromium (Debian: apt-get install chromium) to render the page")
+def test_html_page_renders_in_a_real_browser(results, tmp_path):
+    page = tmp_path / "report.html"
+    assert main(["report", str(results), "--html", "-o", str(page)]) == 0
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+         "--virtual-time-budget=2000", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True).stdout
+    assert dom.count("<table") >= 5 and dom.count("<img") >= 4
+    assert "Best method: lora" in dom
