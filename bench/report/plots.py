@@ -7,7 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-from matplotlib.ticker import ScalarFormatter  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter  # noqa: E402
 
 from bench.record import CellRecord  # noqa: E402
 from bench.report.pareto import pareto_front  # noqa: E402
@@ -69,7 +69,8 @@ def tradeoff(rows: list[VariantRow], cost: str, cost_label: str, title: str,
         axis.annotate(f"{row.method}: {row.variant}/{row.backend}", (x, y), fontsize=7,
                       xytext=(4, 4), textcoords="offset points")
     axis.set_xscale("log")
-    axis.xaxis.set_major_formatter(ScalarFormatter())
+    axis.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
     axis.set_xlabel(cost_label)
     axis.set_ylabel("test F1 macro")
     axis.set_title(title, fontsize=10)
