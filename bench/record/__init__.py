@@ -1,11 +1,12 @@
 """The typed result record: one dataclass per part, read from and written to the JSON file."""
 from bench.record.cell import (READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, CellConfig, CellRecord,
                                CpuInfo, Environment, ErrorInfo, Parameters, now_iso)
-from bench.record.deployment import DeployedVariant, Deployment, Footprint, LatencyStats, Speedup
+from bench.record.deployment import (DeployedVariant, Deployment, DeploymentTiming, Footprint,
+                                     LatencyStats, Speedup)
 from bench.record.metrics import Baseline, ClassScores, Evaluation, Metrics
 from bench.record.training import EpochPoint, TrainingSummary
 
 __all__ = ["READABLE_SCHEMA_VERSIONS", "SCHEMA_VERSION", "Baseline", "CellConfig", "CellRecord",
-           "ClassScores", "CpuInfo", "DeployedVariant", "Deployment", "Environment", "EpochPoint",
+           "ClassScores", "CpuInfo", "DeployedVariant", "Deployment", "DeploymentTiming", "Environment", "EpochPoint",
            "ErrorInfo", "Evaluation", "Footprint", "LatencyStats", "Metrics", "Parameters",
            "Speedup", "TrainingSummary", "now_iso"]

@@ -33,7 +33,7 @@ class Part:
 
 def plain(value: Any) -> Any:
     """JSON-ready: parts become dicts, dict keys strings (batch sizes are keys in the file)."""
-    if isinstance(value, Part):
+    if hasattr(value, "to_dict"):
         return value.to_dict()
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
@@ -42,10 +42,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
-
-
-def each(read: Callable[[Any], Any]) -> Callable[[list], list]:
-    return lambda items: [read(item) for item in items]
 
 
 def by_batch(read: Callable[[Any], Any]) -> Callable[[dict], dict]:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bench.record.base import Part
-from bench.record.deployment import Deployment
+from bench.record.deployment import Deployment, DeploymentTiming
 from bench.record.metrics import Baseline, Evaluation
 from bench.record.training import TrainingSummary
 
@@ -136,6 +136,7 @@ class CellRecord(Part):
     examples: list[dict] = field(default_factory=list)
     artefacts: dict = field(default_factory=dict)  # dir, bytes, files, wrapped_modules
     deployment: Deployment | None = None
+    deployment_timing: DeploymentTiming | None = None
     predictions_file: str | None = None
     phases_s: dict[str, float] = field(default_factory=dict)
     started_at: str | None = None
@@ -146,7 +147,8 @@ class CellRecord(Part):
     NESTED = {"error": ErrorInfo.from_dict, "config": CellConfig.from_dict,
               "environment": Environment.from_dict, "baseline": Baseline.from_dict,
               "parameters": Parameters.from_dict, "evaluation": Evaluation.from_dict,
-              "training": TrainingSummary.from_dict, "deployment": Deployment.from_dict}
+              "training": TrainingSummary.from_dict, "deployment": Deployment.from_dict,
+              "deployment_timing": DeploymentTiming.from_dict}
 
     @classmethod
     def failed(cls, cell: Any, error: ErrorInfo) -> "CellRecord":

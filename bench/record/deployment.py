@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bench.record.base import Part, by_batch, each
+from bench.record.base import Part, by_batch
 from bench.record.metrics import Metrics
 
 
@@ -102,26 +102,17 @@ class DeployedVariant(Part):
 
 
 @dataclass
-class Deployment(Part):
-    """Every variant of a cell, and how busy the machine was while they were timed."""
+class Deployment:
+    """Every variant x backend of a cell (`record["deployment"]`, a list in the file)."""
 
     variants: list[DeployedVariant] = field(default_factory=list)
-    machine_load: dict | None = None
-    extra: dict = field(default_factory=dict)
-
-    NESTED = {"variants": each(DeployedVariant.from_dict)}
 
     @classmethod
-    def from_dict(cls, data):
-        if isinstance(data, list):  # records up to schema 1: the list of variants alone
-            return cls(variants=[DeployedVariant.from_dict(v) for v in data])
-        return super().from_dict(data)
+    def from_dict(cls, data: list) -> "Deployment":
+        return cls([DeployedVariant.from_dict(v) for v in data])
 
-    def to_dict(self):
-        """Written back in the shape it was read in: a bare list when nothing else is there."""
-        if self.machine_load is None and not self.extra:
-            return [v.to_dict() for v in self.variants]
-        return super().to_dict()
+    def to_dict(self) -> list:
+        return [v.to_dict() for v in self.variants]
 
     @property
     def batch_sizes(self) -> list[int]:
@@ -131,3 +122,19 @@ class Deployment(Part):
     def reference(self) -> DeployedVariant | None:
         """The uncompressed model on the first backend: what speed-ups are relative to."""
         return next((v for v in self.variants if not v.chain and v.ok), None)
+
+
+@dataclass
+class DeploymentTiming(Part):
+    """How the deployment stage timed its variants, and how busy the machine was."""
+
+    machine_load: dict | None = None  # before, after, rounds, busy, warning
+    threads: int | None = None
+    rounds: int | None = None
+    seconds: float | None = None
+    order: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.machine_load and self.machine_load.get("busy"))

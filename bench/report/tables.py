@@ -95,8 +95,7 @@ def noise_note(records: list[CellRecord]) -> str:
         if reference and reference.latency_recheck:
             moves += [abs(r.get("relative_difference", 0.0))
                       for r in reference.latency_recheck.values()]
-        load = record.deployment.machine_load if record.deployment else None
-        busy = busy or bool(load and load.get("busy"))
+        busy = busy or bool(record.deployment_timing and record.deployment_timing.busy)
     environment = records[0].environment if records else None
     hardware = environment.describe_hardware() if environment else "unknown hardware"
     threads = records[0].device.get("torch_threads") if records else None
