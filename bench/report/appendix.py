@@ -118,6 +118,8 @@ def deployment_table(r: CellRecord) -> Table | None:
         note = v.reason or ""
         if v.fell_back:
             note = (note + " " if note else "") + "fell back to CPU"
+        if v.extra.get("slow_warning"):
+            note = (note + " " if note else "") + v.extra["slow_warning"]
         latency = v.latency.get(small)
         speedup = v.speedup.get(large)
         rows.append([v.variant, v.backend, v.status, mb(megabytes(v.file_bytes)),

@@ -88,20 +88,31 @@ def wrapped_text(modules: list[str] | None) -> str:
 
 
 def noise_note(records: list[CellRecord]) -> str:
-    """How far the timings can be trusted, and on which hardware they were taken."""
-    moves, busy = [], False
+    """How far the timings can be trusted, and on which hardware they were taken: the spread
+    of the reference's per-round medians (interleaved rounds), or, in records without rounds,
+    how far its p50 moved when timed again at the end of the stage."""
+    spreads, moves, busy = [], [], False
     for record in records:
         reference = record.deployment.reference if record.deployment else None
-        if reference and reference.latency_recheck:
+        if reference:
+            spreads += [(max(s.rounds_p50_ms) - min(s.rounds_p50_ms)) / s.p50_ms
+                        for s in reference.latency.values() if s.rounds_p50_ms and s.p50_ms]
             moves += [abs(r.get("relative_difference", 0.0))
                       for r in reference.latency_recheck.values()]
         busy = busy or bool(record.deployment_timing and record.deployment_timing.busy)
+    if spreads:
+        band = (f"Noise band: the fp32 reference's per-round medians spread over up to "
+                f"{100 * max(spreads):.1f}% of its p50; speed-ups carry a 95% interval over "
+                "rounds, and one whose interval holds 1.0 is no measurable difference.")
+    elif moves:
+        band = (f"Noise band: the fp32 reference, timed again at the end of its stage, moved "
+                f"its p50 by up to {100 * max(moves):.1f}%; smaller differences are not "
+                "differences.")
+    else:
+        band = "Noise band: not measured (no repeated timing in these records)."
     environment = records[0].environment if records else None
     hardware = environment.describe_hardware() if environment else "unknown hardware"
     threads = records[0].device.get("torch_threads") if records else None
-    band = (f"Noise band: the fp32 reference, timed again at the end of its stage, moved its "
-            f"p50 by up to {100 * max(moves):.1f}%; smaller differences are not differences."
-            if moves else "Noise band: not measured (no repeated timing in these records).")
     warning = " **The machine was busy while timing: figures may be off.**" if busy else ""
     return f"{band} Measured on {hardware}, {num(threads)} threads.{warning}"
 
