@@ -152,3 +152,25 @@ def test_html_page_renders_in_a_real_browser(results, tmp_path):
         capture_output=True, text=True, timeout=120, check=True).stdout
     assert dom.count("<table") >= 5 and dom.count("<img") >= 4
     assert "Best method: lora" in dom
+
+
+def test_cheapest_method_tied_in_a_paired_test(results):
+    """ia3 agrees with lora on all but 3 of 200 examples: tied, and cheaper."""
+    import numpy as np
+
+    predictions = pytest.importorskip("bench.predictions", reason="per-example predictions")
+
+    labels = np.arange(200) % 2
+    right = np.eye(2)[labels] * 0.8 + 0.1
+    ia3 = right.copy()
+    ia3[:3] = right[:3, ::-1]
+    for cell_id, probs in (("m--lora--tweets", right), ("m--ia3--tweets", ia3)):
+        predictions.save_predictions(results / f"{cell_id}.predictions.npz",
+                                     {"test": predictions.SplitPredictions(labels, probs)})
+        path = results / f"{cell_id}.json"
+        write_json_atomic(path, {**json.loads(path.read_text()),
+                                 "predictions_file": f"{cell_id}.predictions.npz"})
+    answer = answer_of(report_text(results))
+    assert "**Cheapest method tied with it: ia3** (`m--ia3--tweets`): 17,000 trainable " \
+           "parameters, 90.0 s training" in answer
+    assert ": tied." in answer and "paired difference -0.0150" in answer

@@ -45,13 +45,13 @@ def paired(best: MethodGroup, other: MethodGroup, folders: dict[str, Path]) -> C
     from bench.stats import paired_verdict
 
     verdict = paired_verdict(predictions[0][0], predictions[0][1], predictions[1][1],
-                             metric="f1_macro")
+                             metric="f1_macro", num_classes=predictions[0][1].shape[1])
     return Comparison(verdict.verdict, verdict.difference, verdict.low, verdict.high,
                       verdict.mcnemar_p)
 
 
 def load_test_predictions(record: CellRecord, folders: dict[str, Path]):
-    """(labels, predicted class) on the test split, or None without a sidecar."""
+    """(labels, class probabilities) on the test split, or None without a sidecar."""
     if not record.predictions_file or record.cell_id not in folders:
         return None
     path = folders[record.cell_id] / record.predictions_file
@@ -62,7 +62,7 @@ def load_test_predictions(record: CellRecord, folders: dict[str, Path]):
     split = load_predictions(path).get("test")
     if split is None or split.probs.ndim != 2:
         return None
-    return split.labels, split.probs.argmax(axis=1)
+    return split.labels, split.probs
 
 
 def best_line(best: MethodGroup) -> str:
