@@ -156,7 +156,8 @@ class CellRecord(Part):
         configuration as a finished cell's, so that the failure is reported beside it."""
         return cls(schema_version=SCHEMA_VERSION, cell_id=cell.id, suite=cell.suite,
                    status="failed", error=error, config=CellConfig.of_cell(cell),
-                   seed=getattr(cell, "seed", None), seed_group=getattr(cell, "seed_group", None),
+                   seed=cell.training.get("seed"),
+                   seed_group=getattr(cell, "seed_group", None) or cell.id,
                    finished_at=now_iso())
 
     @property
