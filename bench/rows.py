@@ -108,13 +108,16 @@ class VariantRow:
     p50_ms_latency_batch: float | None = None
     p95_ms_latency_batch: float | None = None
     speedup_latency_batch: float | None = None
+    speedup_latency_low: float | None = None  # 95% interval over timing rounds, where timed so
+    speedup_latency_high: float | None = None
+    speedup_latency_verdict: str | None = None  # faster, slower, no measurable difference
     throughput_batch: int | None = None  # the largest batch timed (32 by default)
     p50_ms_throughput_batch: float | None = None
     samples_per_s_throughput_batch: float | None = None
     speedup_throughput_batch: float | None = None
-    speedup_low: float | None = None  # interval of the throughput batch's speed-up
-    speedup_high: float | None = None
-    speedup_verdict: str | None = None
+    speedup_throughput_low: float | None = None
+    speedup_throughput_high: float | None = None
+    speedup_throughput_verdict: str | None = None
     p50_ms: dict[int, float | None] = field(default_factory=dict)  # every batch timed
 
     @property
@@ -201,12 +204,15 @@ def variant_row(record: CellRecord, variant: DeployedVariant) -> VariantRow:
         latency_batch=small, p50_ms_latency_batch=variant.p50_ms(small),
         p95_ms_latency_batch=latency.p95_ms if latency else None,
         speedup_latency_batch=small_speedup.ratio if small_speedup else None,
+        speedup_latency_low=small_speedup.low if small_speedup else None,
+        speedup_latency_high=small_speedup.high if small_speedup else None,
+        speedup_latency_verdict=small_speedup.verdict if small_speedup else None,
         throughput_batch=large, p50_ms_throughput_batch=variant.p50_ms(large),
         samples_per_s_throughput_batch=variant.samples_per_s(large),
         speedup_throughput_batch=speedup.ratio if speedup else None,
-        speedup_low=speedup.low if speedup else None,
-        speedup_high=speedup.high if speedup else None,
-        speedup_verdict=speedup.verdict if speedup else None,
+        speedup_throughput_low=speedup.low if speedup else None,
+        speedup_throughput_high=speedup.high if speedup else None,
+        speedup_throughput_verdict=speedup.verdict if speedup else None,
         p50_ms={batch: variant.p50_ms(batch) for batch in sizes},
         **dict(zip(("f1_macro_low", "f1_macro_high"), interval_of(variant.metrics, "f1_macro"))))
 

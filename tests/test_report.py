@@ -57,7 +57,7 @@ def test_answer_picks_variants_within_the_budget(results):
     assert "Lowest latency (batch 1): **lora: int8 on torch**, 59.0 MB" in answer
     assert "p50 4.00 ms, 2.50x against fp32/torch" in answer
     assert "Highest throughput (batch 32): **lora: int8 on torch**" in answer
-    assert "300.0 samples/s, 3.00x" in answer
+    assert "300.0 samples/s, 3.00x [2.80, 3.20] faster against fp32/torch" in answer
     assert "Smallest file: **lora: int8 on torch**" in answer
     assert "judged on test (these records hold no validation scores" in answer
 
@@ -174,3 +174,28 @@ def test_cheapest_method_tied_in_a_paired_test(results):
     assert "**Cheapest method tied with it: ia3** (`m--ia3--tweets`): 17,000 trainable " \
            "parameters, 90.0 s training" in answer
     assert ": tied." in answer and "paired difference -0.0150" in answer
+
+
+def test_seeds_of_a_cell_are_one_group_with_mean_and_spread(results):
+    pytest.importorskip("bench.stats", reason="seed summaries")
+    base = json.loads((results / "m--ia3--tweets.json").read_text())
+    for seed, f1 in ((1, 0.78), (2, 0.80), (3, 0.82)):
+        cell_id = f"m--ia3--tweets--seed{seed}"
+        write_json_atomic(results / f"{cell_id}.json", {
+            **base, "cell_id": cell_id, "seed": seed, "seed_group": "m--ia3--tweets",
+            "evaluation": {**base["evaluation"], "validation": {"f1_macro": 0.9},
+                           "test": {**base["evaluation"]["test"], "f1_macro": f1}}})
+    (results / "m--ia3--tweets.json").unlink()
+    answer = answer_of(report_text(results))
+    assert "**Best method: ia3** (`m--ia3--tweets`): test F1 macro 0.8000 ± 0.0200 over 3 " \
+           "seeds, 95% interval [" in answer
+
+
+def test_a_run_whose_best_epoch_is_its_last_is_flagged(results):
+    path = results / "m--lora--tweets.json"
+    record = json.loads(path.read_text())
+    record["training"]["may_not_have_converged"] = True
+    write_json_atomic(path, record)
+    markdown = report_text(results)
+    assert "**it may not have converged**" in answer_of(markdown)
+    assert markdown.count("⚠ best epoch = last") == 1

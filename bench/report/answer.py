@@ -7,8 +7,9 @@ from pathlib import Path
 
 from bench.record import CellRecord
 from bench.report.document import Block, Bullets, Heading, Text
-from bench.report.format import mb, num, signed
+from bench.report.format import NO_INTERVAL, interval, mb, num, signed
 from bench.report.groups import MethodGroup
+from bench.report.tables import speedup_text
 from bench.rows import VariantRow
 
 BUDGET_POINTS = 0.01  # a deployed variant may lose at most 1 point of F1 macro
@@ -128,18 +129,18 @@ def within_budget(rows: list[VariantRow]) -> tuple[list[VariantRow], str]:
             f"variant ({num(top)}), judged on {split}.")
 
 
-def speedup_text(ratio: float | None, row: VariantRow, throughput: bool) -> str:
-    if ratio is None:
-        return "speed-up –"
-    text = f"{ratio:.2f}x against fp32/torch"
-    if throughput and row.speedup_low is not None:
-        text += f" [{row.speedup_low:.2f}, {row.speedup_high:.2f}], {row.speedup_verdict}"
-    return text
+def speedup_of(row: VariantRow, target: str) -> str:
+    """The speed-up at the latency or the throughput batch, with its interval if timed so."""
+    text = speedup_text(*(getattr(row, f"speedup_{target}_{part}")
+                          for part in ("batch", "low", "high", "verdict")))
+    return "speed-up –" if text == "–" else f"{text} against fp32/torch"
 
 
 def variant_text(row: VariantRow) -> str:
+    bounds = interval(row.f1_macro_low, row.f1_macro_high)
     return (f"**{row.method}: {row.variant} on {row.backend}**, {mb(row.size_mb)} MB, "
-            f"test F1 {num(row.f1_macro)} (Δ {signed(row.delta_f1_macro)} against its fp32)")
+            f"test F1 {num(row.f1_macro)} {bounds or f'({NO_INTERVAL})'} "
+            f"(Δ {signed(row.delta_f1_macro)} against its fp32)")
 
 
 def deployment_lines(rows: list[VariantRow]) -> list[str]:
@@ -154,10 +155,10 @@ def deployment_lines(rows: list[VariantRow]) -> list[str]:
     return [
         f"Lowest latency (batch {fastest.latency_batch}): {variant_text(fastest)}; p50 "
         f"{num(fastest.p50_ms_latency_batch, 2)} ms, "
-        f"{speedup_text(fastest.speedup_latency_batch, fastest, False)}.",
+        f"{speedup_of(fastest, 'latency')}.",
         f"Highest throughput (batch {busiest.throughput_batch}): {variant_text(busiest)}; "
         f"{num(busiest.samples_per_s_throughput_batch, 1)} samples/s, "
-        f"{speedup_text(busiest.speedup_throughput_batch, busiest, True)}.",
+        f"{speedup_of(busiest, 'throughput')}.",
         f"Smallest file: {variant_text(smallest)}.", budget]
 
 
@@ -175,4 +176,7 @@ def answer_blocks(dataset: str, groups: list[MethodGroup], variants: list[Varian
     blocks: list[Block] = [Heading(3, dataset), Bullets(items)]
     if deploy:
         blocks += [Text("Which variant to deploy, per target:"), Bullets(deploy)]
+    else:
+        blocks.append(Text("No deployed variants on this dataset (the suite did not deploy its "
+                           "cells), so no deployment choice."))
     return blocks

@@ -18,8 +18,8 @@ SCORE_COLUMNS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_
 VARIANT_COLUMNS = ("variant", "backend", "size_mb", "merged_mb", "delta_f1_macro",
                    "latency_batch", "p50_ms_latency_batch", "throughput_batch",
                    "p50_ms_throughput_batch", "samples_per_s_throughput_batch",
-                   "speedup_throughput_batch", "speedup_low", "speedup_high", "speedup_verdict",
-                   "error")
+                   "speedup_throughput_batch", "speedup_throughput_low",
+                   "speedup_throughput_high", "speedup_throughput_verdict", "error")
 COLUMNS = (*CELL_COLUMNS[:6], "sweep", *CELL_COLUMNS[6:], *VARIANT_COLUMNS[:2], *SCORE_COLUMNS,
            *VARIANT_COLUMNS[2:])
 
