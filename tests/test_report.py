@@ -141,17 +141,29 @@ def test_html_page_is_self_contained_and_sortable(results, tmp_path):
     assert 'src="data:image/png;base64,' in text and "http" not in text.split("<body>")[1]
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None,
-                    reason="needs Chromium (Debian: apt-get install chromium) to render the page")
-def test_html_page_renders_in_a_real_browser(results, tmp_path):
-    page = tmp_path / "report.html"
-    assert main(["report", str(results), "--html", "-o", str(page)]) == 0
-    dom = subprocess.run(
+def dump_dom(page: Path) -> str:
+    return subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
          "--virtual-time-budget=2000", page.as_uri()],
         capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="needs Chromium (Debian: apt-get install chromium) to render the page")
+def test_html_page_renders_and_sorts_in_a_real_browser(results, tmp_path):
+    page = tmp_path / "report.html"
+    assert main(["report", str(results), "--html", "-o", str(page)]) == 0
+    dom = dump_dom(page)
     assert dom.count("<table") >= 5 and dom.count("<img") >= 4
     assert "Best method: lora" in dom
+    # a click on "trainable params" of the summary orders its rows by that number
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(page.read_text().replace("</body>", (
+        '<script>document.querySelectorAll("table.sortable")[0]'
+        '.querySelectorAll("th")[2].click();</script></body>')))
+    summary = dump_dom(clicked).split('<table class="sortable">')[1].split("</table>")[0]
+    methods = [row.split("<td>")[1].split("</td>")[0] for row in summary.split("<tr>")[2:]]
+    assert methods == ["ia3", "lora-sweep", "lora", "lora-sweep", "lora-sweep", "full"]
 
 
 def test_cheapest_method_tied_in_a_paired_test(results):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.record import CellRecord, Metrics
 from bench.report.document import Block, Heading, Image, Table, Text
-from bench.report.format import mb, num, signed
+from bench.report.format import mb, num, setting, signed
 from bench.report.tables import noise_note
 from bench.rows import megabytes
 
@@ -38,12 +38,12 @@ def configuration_table(r: CellRecord) -> Table:
                                + (" (dirty)" if git.get("dirty") else "")])
     if r.data.get("notes"):
         rows.append(["data notes", r.data["notes"]])
-    return Table(["setting", "value"], [[k, num(v)] for k, v in rows])
+    return Table(["setting", "value"], [[k, setting(v)] for k, v in rows])
 
 
 def training_table(r: CellRecord) -> Table:
     hyper, t = r.config.training, r.training
-    rows = [[k, num(hyper[k], 6)] for k in TRAINING_KEYS if k in hyper]
+    rows = [[k, setting(hyper[k])] for k in TRAINING_KEYS if k in hyper]
     if t:
         rows += [["train runtime (s)", num(t.runtime_s, 1)],
                  ["train samples/s (eval excluded)", num(t.samples_per_s, 1)],

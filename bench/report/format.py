@@ -18,6 +18,13 @@ def num(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def setting(value: Any) -> str:
+    """A configuration value as written in a suite: 0.1, 3, 8e-05 (not 0.100000)."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return num(value)
+
+
 def signed(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "–"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from bench.record import CellRecord
 from bench.report.document import Table
-from bench.report.format import mb, num, params, signed
+from bench.report.format import mb, num, params, setting, signed, values_label
 from bench.report.groups import MethodGroup
 from bench.rows import CellRow, VariantRow
 
-TRIAL_PARAMETERS = ("r", "alpha", "dropout", "bias", "epochs", "batch_size", "learning_rate",
-                    "scheduler", "gradient_accumulation_steps")
+TRIAL_PARAMETERS = {"r": "r", "alpha": "alpha", "dropout": "dropout", "bias": "bias",
+                    "epochs": "epochs", "batch_size": "batch size",
+                    "learning_rate": "learning rate", "scheduler": "scheduler",
+                    "gradient_accumulation_steps": "grad. accumulation"}
 
 
 def converged_mark(row: CellRow) -> str:
@@ -56,11 +58,9 @@ def trials_tables(rows: list[CellRow]) -> list[tuple[str, Table]]:
         trials = sorted((r for r in rows if r.method == method and r.sweep),
                         key=CellRow.swept_values)
         out.append((method, Table(
-            ["trial", *TRIAL_PARAMETERS, "accuracy", "F1 macro", "precision macro",
+            ["trial", *TRIAL_PARAMETERS.values(), "accuracy", "F1 macro", "precision macro",
              "recall macro"],
-            [[", ".join(f"{k}={v}" for k, v in t.sweep.items()),
-              *[num(getattr(t, p), 6) if isinstance(getattr(t, p), float) else num(getattr(t, p))
-                for p in TRIAL_PARAMETERS],
+            [[values_label(t.sweep), *[setting(getattr(t, p)) for p in TRIAL_PARAMETERS],
               num(t.accuracy), num(t.f1_macro), num(t.precision_macro), num(t.recall_macro)]
              for t in trials])))
     return out
