@@ -70,6 +70,7 @@ class CellRow:
     before_f1_macro: float | None = None
     baseline_accuracy: float | None = None
     baseline_f1_macro: float | None = None
+    baseline_max_length: int | None = None  # tokens the floor read; None: whole texts
     # convergence
     best_epoch: float | None = None
     epochs_run: float | None = None
@@ -178,6 +179,7 @@ def cell_row(record: CellRecord) -> CellRow:
         before_f1_macro=score(evaluation.before, "f1_macro"),
         baseline_accuracy=score(record.baseline.test if record.baseline else None, "accuracy"),
         baseline_f1_macro=score(record.baseline.test if record.baseline else None, "f1_macro"),
+        baseline_max_length=record.baseline.max_length if record.baseline else None,
         best_epoch=training.best_epoch if training else None,
         epochs_run=training.epochs_run if training else None,
         may_not_have_converged=training.may_not_have_converged if training else None,

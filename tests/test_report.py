@@ -211,3 +211,20 @@ def test_a_run_whose_best_epoch_is_its_last_is_flagged(results):
     markdown = report_text(results)
     assert "**it may not have converged**" in answer_of(markdown)
     assert markdown.count("⚠ best epoch = last") == 1
+
+
+def test_speed_note_names_the_noise_band_the_hardware_and_a_busy_machine(results):
+    path = results / "m--lora--tweets.json"
+    record = json.loads(path.read_text())
+    for variant in record["deployment"]:
+        for stats in variant["latency"].values():
+            stats["rounds_p50_ms"] = [stats["p50_ms"] * f for f in (0.96, 1.0, 1.04)]
+    record["environment"]["cpu"] = {"model": "Test Xeon", "logical_cores": 4, "flags": {
+        "avx2": True, "avx512f": False, "avx512_vnni": None, "amx": False}}
+    record["deployment_timing"] = {"machine_load": {"busy": True}, "threads": 2}
+    write_json_atomic(path, record)
+    markdown = report_text(results)
+    assert "Noise band: the fp32 reference's per-round medians spread over up to 8.0% of its " \
+           "p50" in markdown
+    assert "Measured on Test Xeon (flags: avx2, 4 logical cores), 2 threads. **The machine was " \
+           "busy while timing" in markdown

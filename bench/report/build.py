@@ -18,10 +18,12 @@ PLOTS = "plots"  # folder of the PNG files, beside the report
 
 
 def datasets_of(records: list[CellRecord]) -> dict[str, list[CellRecord]]:
+    """Cells by dataset, the dataset with the most cells first: the one the suite compares
+    methods on, whose answer should be on the first screen."""
     out: dict[str, list[CellRecord]] = {}
     for record in records:
         out.setdefault(record.config.dataset_name or "?", []).append(record)
-    return out
+    return dict(sorted(out.items(), key=lambda item: (-len(item[1]), item[0])))
 
 
 class Plotter:

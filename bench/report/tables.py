@@ -33,15 +33,20 @@ def summary_table(groups: list[MethodGroup]) -> Table:
 
 
 def floor_text(rows: list[CellRow]) -> str:
-    """The floor and the untrained model, once per dataset (every cell reads the same split)."""
+    """The floor once per dataset (every cell reads the same split), and how much of each text
+    it read."""
     floors = {(r.baseline_accuracy, r.baseline_f1_macro) for r in rows
               if r.baseline_f1_macro is not None}
+    reads = {r.baseline_max_length for r in rows if r.baseline_f1_macro is not None}
     if not floors:
         return "No TF-IDF floor was computed for this dataset."
     accuracy, f1 = sorted(floors, key=lambda f: f[1])[0]
     same = "" if len(floors) == 1 else f" (cells disagree: {len(floors)} different floors; lowest shown)"
+    read = ("" if reads == {None} else
+            f" It reads the first {'/'.join(str(n) for n in sorted(reads - {None}))} tokens of "
+            "each text, as the model does.")
     return (f"Floor, TF-IDF + logistic regression on the same split: test accuracy "
-            f"{num(accuracy)}, F1 macro {num(f1)}{same}.")
+            f"{num(accuracy)}, F1 macro {num(f1)}{same}.{read}")
 
 
 def before_after_table(rows: list[CellRow]) -> Table:
