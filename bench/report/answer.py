@@ -137,10 +137,10 @@ def speedup_of(row: VariantRow, target: str) -> str:
 
 
 def variant_text(row: VariantRow) -> str:
-    bounds = interval(row.f1_macro_low, row.f1_macro_high)
+    bounds = interval(row.f1_macro_low, row.f1_macro_high) or NO_INTERVAL
     return (f"**{row.method}: {row.variant} on {row.backend}**, {mb(row.size_mb)} MB, "
-            f"test F1 {num(row.f1_macro)} {bounds or f'({NO_INTERVAL})'} "
-            f"(Δ {signed(row.delta_f1_macro)} against its fp32)")
+            f"test F1 {num(row.f1_macro)} ({bounds}; Δ {signed(row.delta_f1_macro)} against "
+            "its fp32)")
 
 
 def deployment_lines(rows: list[VariantRow]) -> list[str]:
