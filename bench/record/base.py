@@ -24,6 +24,8 @@ class Part:
         for name, read in cls.NESTED.items():
             if known.get(name) is not None:
                 known[name] = read(known[name])
+            else:  # null or absent: the field's default (None, or an empty part)
+                known.pop(name, None)
         return cls(**known, extra={k: v for k, v in data.items() if k not in names})
 
     def to_dict(self) -> dict:
