@@ -3,7 +3,7 @@ newer fields, which then read as None), unknown keys kept in `extra` and written
 reading and writing a record loses nothing."""
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from typing import Any, Callable, ClassVar, TypeVar
 
 T = TypeVar("T", bound="Part")
@@ -20,12 +20,12 @@ class Part:
         if data is None:
             return None
         names = {f.name for f in fields(cls)} - {"extra"}
-        known = {k: v for k, v in data.items() if k in names}
+        filled = {f.name for f in fields(cls) if f.default_factory is not MISSING}
+        # null where a dict, list or part is expected: the empty default instead
+        known = {k: v for k, v in data.items() if k in names and not (v is None and k in filled)}
         for name, read in cls.NESTED.items():
             if known.get(name) is not None:
                 known[name] = read(known[name])
-            else:  # null or absent: the field's default (None, or an empty part)
-                known.pop(name, None)
         return cls(**known, extra={k: v for k, v in data.items() if k not in names})
 
     def to_dict(self) -> dict:
