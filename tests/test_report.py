@@ -228,3 +228,12 @@ def test_speed_note_names_the_noise_band_the_hardware_and_a_busy_machine(results
            "p50" in markdown
     assert "Measured on Test Xeon (flags: avx2, 4 logical cores), 2 threads. **The machine was " \
            "busy while timing" in markdown
+
+
+def test_a_sparse_failed_record_still_reports(results):
+    write_json_atomic(results / "failed" / "m--odd--tweets.json", {
+        "schema_version": 1, "cell_id": "m--odd--tweets", "status": "failed", "config": None,
+        "device": None, "evaluation": None, "error": {"phase": "data", "message": "no file"}})
+    markdown = report_text(results)
+    assert "| m--odd--tweets | data | – | no file |" in markdown
+    assert "6 finished cell(s), 2 failed." in markdown
