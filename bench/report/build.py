@@ -8,6 +8,7 @@ from bench.record import CellRecord
 from bench.report.answer import answer_blocks
 from bench.report.appendix import cell_blocks
 from bench.report.document import Document, Heading, Image, Table, Text
+from bench.report.format import num
 from bench.report.groups import group_cells
 from bench.report.tables import (before_after_table, deployment_summary_table,
                                  evaluation_table, floor_text, sizes_table, summary_table,
@@ -44,7 +45,7 @@ class Plotter:
 
 
 def header(records: list[CellRecord], ok: list[CellRecord]) -> list:
-    suites = sorted({r.suite or "?" for r in records})
+    suites = sorted({r.suite for r in records if r.suite}) or ["?"]
     blocks = [Heading(1, f"peft-bench report: {', '.join(suites)}"),
               Text(f"{len(ok)} finished cell(s), {len(records) - len(ok)} failed.")]
     if ok and ok[0].environment:
@@ -109,7 +110,7 @@ def build_document(records: list[CellRecord], folders: dict[str, Path],
     if failed:
         document.add(Heading(2, "Failed cells"), Table(
             ["cell", "phase", "error", "reason"],
-            [[r.cell_id, *(([r.error.phase, r.error.type, r.error.message]) if r.error
+            [[r.cell_id, *(map(num, [r.error.phase, r.error.type, r.error.message]) if r.error
                            else ["–"] * 3)] for r in failed]))
     if ok:
         document.add(Heading(2, "Appendix: per-cell detail"))
