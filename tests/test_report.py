@@ -14,7 +14,7 @@ import pytest
 
 from bench.cli import main
 from bench.record import CellRecord
-from bench.report import build_document, render_csv, to_html, to_markdown
+from bench.report import build_document, to_markdown
 from bench.report.pareto import pareto_front
 from bench.store import read_cell_records, write_json_atomic
 from tests.report_fixture import write_fixture
