@@ -166,11 +166,12 @@ def compare_cells(old: dict[str, CellRecord], new: dict[str, CellRecord],
     return rows
 
 
-def timing_environment(record: dict) -> dict:
-    """The record's environment plus the threads its deployment was timed with."""
-    threads = ((record.get("deployment_timing") or {}).get("threads")
-               or (record.get("device") or {}).get("torch_threads"))
-    return {**(record.get("environment") or {}), "threads": threads}
+def timing_environment(record: CellRecord) -> dict:
+    """The record's environment plus the threads its deployment was timed with (the form
+    bench/hardware.py compares)."""
+    threads = ((record.deployment_timing.threads if record.deployment_timing else None)
+               or record.device.get("torch_threads"))
+    return {**(record.environment.to_dict() if record.environment else {}), "threads": threads}
 
 
 def without_speed(targets: dict[str, Target]) -> dict[str, Target]:
