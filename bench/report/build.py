@@ -53,7 +53,7 @@ def header(records: list[CellRecord], ok: list[CellRecord]) -> list:
         libraries = ", ".join(f"{k} {versions[k]}" for k in
                               ("torch", "transformers", "peft", "onnxruntime") if k in versions)
         blocks.append(Text(f"Hardware: {ok[0].environment.describe_hardware()}, "
-                           f"{ok[0].device.get('torch_threads')} torch threads. "
+                           f"torch threads: {ok[0].device.get('torch_threads')}. "
                            f"Libraries: {libraries}."))
     busy = [r.cell_id for r in ok if (r.device.get("gpu_check") or {}).get("idle") is False]
     if busy:

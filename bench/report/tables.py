@@ -119,7 +119,8 @@ def noise_note(records: list[CellRecord]) -> str:
     hardware = environment.describe_hardware() if environment else "unknown hardware"
     threads = records[0].device.get("torch_threads") if records else None
     warning = " **The machine was busy while timing: figures may be off.**" if busy else ""
-    return f"{band} Measured on {hardware}, {num(threads)} threads.{warning}"
+    plural = "" if threads == 1 else "s"
+    return f"{band} Measured on {hardware}, {num(threads)} thread{plural}.{warning}"
 
 
 def deployment_summary_table(variants: list[VariantRow], records: list[CellRecord]) -> Table:
