@@ -105,6 +105,7 @@ class VariantRow:
     f1_macro_high: float | None = None
     delta_f1_macro: float | None = None
     validation_f1_macro: float | None = None
+    validation_accuracy: float | None = None
     latency_batch: int | None = None  # the smallest batch timed (1 by default)
     p50_ms_latency_batch: float | None = None
     p95_ms_latency_batch: float | None = None
@@ -203,6 +204,7 @@ def variant_row(record: CellRecord, variant: DeployedVariant) -> VariantRow:
         f1_macro=score(variant.metrics, "f1_macro"),
         delta_f1_macro=variant.deltas.get("f1_macro"),
         validation_f1_macro=score(variant.validation_metrics, "f1_macro"),
+        validation_accuracy=score(variant.validation_metrics, "accuracy"),
         latency_batch=small, p50_ms_latency_batch=variant.p50_ms(small),
         p95_ms_latency_batch=latency.p95_ms if latency else None,
         speedup_latency_batch=small_speedup.ratio if small_speedup else None,

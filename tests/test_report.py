@@ -195,7 +195,8 @@ def test_seeds_of_a_cell_are_one_group_with_mean_and_spread(results):
         cell_id = f"m--ia3--tweets--seed{seed}"
         write_json_atomic(results / f"{cell_id}.json", {
             **base, "cell_id": cell_id, "seed": seed, "seed_group": "m--ia3--tweets",
-            "evaluation": {**base["evaluation"], "validation": {"f1_macro": 0.9},
+            "evaluation": {**base["evaluation"],
+                           "validation": {"f1_macro": 0.9, "accuracy": 0.9},
                            "test": {**base["evaluation"]["test"], "f1_macro": f1}}})
     (results / "m--ia3--tweets.json").unlink()
     answer = answer_of(report_text(results))
@@ -237,3 +238,17 @@ def test_a_sparse_failed_record_still_reports(results):
     markdown = report_text(results)
     assert "| m--odd--tweets | data | – | no file |" in markdown
     assert "6 finished cell(s), 2 failed." in markdown
+
+
+def test_variants_are_chosen_on_validation_where_scored_there(results):
+    """int8/onnxruntime loses 2 points on test but none on validation: on validation it is
+    within the budget, and the fastest."""
+    path = results / "m--lora--tweets.json"
+    record = json.loads(path.read_text())
+    for variant in record["deployment"]:
+        variant["validation_metrics"] = {"accuracy": 0.8, "f1_macro": 0.78}
+    write_json_atomic(path, record)
+    answer = answer_of(report_text(results))
+    assert "Lowest latency (batch 1): **lora: int8 on onnxruntime**, 23.0 MB, test F1 0.7300" \
+           in answer
+    assert "judged on validation; figures shown are test" in answer

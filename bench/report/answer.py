@@ -8,11 +8,11 @@ from pathlib import Path
 from bench.record import CellRecord
 from bench.report.document import Block, Bullets, Heading, Text
 from bench.report.format import NO_INTERVAL, interval, mb, num, signed
+from bench.report.deploy_choice import choose_variants
 from bench.report.groups import MethodGroup
 from bench.report.tables import speedup_text
 from bench.rows import VariantRow
-
-BUDGET_POINTS = 0.01  # a deployed variant may lose at most 1 point of F1 macro
+from bench.selection import Candidate, select_best
 
 
 @dataclass
@@ -26,14 +26,21 @@ class Comparison:
     mcnemar_p: float | None
 
 
-def best_method(groups: list[MethodGroup]) -> MethodGroup | None:
-    """Chosen on validation F1 macro (test F1 where a cell has no validation score); the
-    report then states its test figures."""
-    scored = [g for g in groups if (g.validation_f1 if g.validation_f1 is not None
-                                    else g.f1.mean) is not None]
-    if not scored:
-        return None
-    return max(scored, key=lambda g: g.validation_f1 if g.validation_f1 is not None else g.f1.mean)
+def best_method(groups: list[MethodGroup]) -> tuple[MethodGroup | None, bool]:
+    """The best group by bench/selection.py: highest validation F1 macro, then accuracy; on
+    test scores only where no group has validation scores (and the answer says so). Returns the
+    group and whether validation decided."""
+    def candidate(g: MethodGroup, on_validation: bool) -> Candidate:
+        test = {"f1_macro": g.f1.mean, "accuracy": g.accuracy.mean}
+        scores = ({"f1_macro": g.validation_f1, "accuracy": g.validation_accuracy}
+                  if on_validation else test)
+        return Candidate(g.name, scores, test, {"group": g})
+
+    for on_validation in (True, False):
+        chosen = select_best([candidate(g, on_validation) for g in groups]).chosen
+        if chosen is not None:
+            return chosen.extra["group"], on_validation
+    return None, False
 
 
 def paired(best: MethodGroup, other: MethodGroup, folders: dict[str, Path]) -> Comparison | None:
@@ -66,9 +73,9 @@ def load_test_predictions(record: CellRecord, folders: dict[str, Path]):
     return split.labels, split.probs
 
 
-def best_line(best: MethodGroup) -> str:
-    chosen = (f"chosen on validation F1 {num(best.validation_f1)}"
-              if best.validation_f1 is not None else "chosen on test F1 (no validation score)")
+def best_line(best: MethodGroup, on_validation: bool) -> str:
+    chosen = (f"chosen on validation F1 {num(best.validation_f1)}" if on_validation
+              else "chosen on test F1 (no validation scores in these records)")
     warning = (" Its best epoch was its last: **it may not have converged**."
                if best.may_not_have_converged else "")
     return (f"**Best method: {best.method}** (`{best.name}`): test F1 macro {best.f1.text()}, "
@@ -113,26 +120,6 @@ def difference(a: MethodGroup, b: MethodGroup) -> float | None:
     return None if a.f1.mean is None or b.f1.mean is None else a.f1.mean - b.f1.mean
 
 
-def within_budget(rows: list[VariantRow]) -> tuple[list[VariantRow], str]:
-    """Variants within BUDGET_POINTS of F1 macro of the best uncompressed (fp32) model, chosen
-    on validation scores where every variant has them, and the sentence that says which split
-    decided. The bar is the uncompressed model's: a variant that trained further (pruning
-    recovery, QAT) does not raise it."""
-    ok = [r for r in rows if r.ok and r.f1_macro is not None]
-    on_validation = bool(ok) and all(r.validation_f1_macro is not None for r in ok)
-    key = (lambda r: r.validation_f1_macro) if on_validation else (lambda r: r.f1_macro)
-    references = [r for r in ok if not r.chain]
-    if not references:
-        return [], ""
-    reference = max(references, key=key)
-    split = ("validation" if on_validation
-             else "test (these records hold no validation scores of deployed variants)")
-    return ([r for r in ok if key(r) >= key(reference) - BUDGET_POINTS - 1e-12],
-            f"Budget: within {100 * BUDGET_POINTS:g} point of F1 macro of the best uncompressed "
-            f"model ({reference.method}: {reference.variant} on {reference.backend}, "
-            f"{num(key(reference))}), judged on {split}.")
-
-
 def speedup_of(row: VariantRow, target: str) -> str:
     """The speed-up at the latency or the throughput batch, with its interval if timed so."""
     text = speedup_text(*(getattr(row, f"speedup_{target}_{part}")
@@ -148,30 +135,30 @@ def variant_text(row: VariantRow) -> str:
 
 
 def deployment_lines(rows: list[VariantRow]) -> list[str]:
-    eligible, budget = within_budget(rows)
-    timed = [r for r in eligible if r.p50_ms_latency_batch is not None]
-    if not timed:
+    choice = choose_variants(rows)
+    if choice is None:
         return []
-    fastest = min(timed, key=lambda r: r.p50_ms_latency_batch)
-    busiest = max((r for r in eligible if r.samples_per_s_throughput_batch is not None),
-                  key=lambda r: r.samples_per_s_throughput_batch)
-    smallest = min((r for r in eligible if r.size_mb is not None), key=lambda r: r.size_mb)
-    return [
-        f"Lowest latency (batch {fastest.latency_batch}): {variant_text(fastest)}; p50 "
-        f"{num(fastest.p50_ms_latency_batch, 2)} ms, "
-        f"{speedup_of(fastest, 'latency')}.",
-        f"Highest throughput (batch {busiest.throughput_batch}): {variant_text(busiest)}; "
-        f"{num(busiest.samples_per_s_throughput_batch, 1)} samples/s, "
-        f"{speedup_of(busiest, 'throughput')}.",
-        f"Smallest file: {variant_text(smallest)}.", budget]
+    lines = []
+    if choice.fastest:
+        row = choice.fastest
+        lines.append(f"Lowest latency (batch {row.latency_batch}): {variant_text(row)}; p50 "
+                     f"{num(row.p50_ms_latency_batch, 2)} ms, {speedup_of(row, 'latency')}.")
+    if choice.busiest:
+        row = choice.busiest
+        lines.append(f"Highest throughput (batch {row.throughput_batch}): {variant_text(row)}; "
+                     f"{num(row.samples_per_s_throughput_batch, 1)} samples/s, "
+                     f"{speedup_of(row, 'throughput')}.")
+    if choice.smallest:
+        lines.append(f"Smallest file: {variant_text(choice.smallest)}.")
+    return lines + [choice.budget]
 
 
 def answer_blocks(dataset: str, groups: list[MethodGroup], variants: list[VariantRow],
                   folders: dict[str, Path]) -> list[Block]:
-    best = best_method(groups)
+    best, on_validation = best_method(groups)
     if best is None:
         return [Heading(3, dataset), Text("No finished cell with test scores.")]
-    items = [best_line(best), cheapest_line(best, groups, folders)]
+    items = [best_line(best, on_validation), cheapest_line(best, groups, folders)]
     floor = best.first.baseline_f1_macro
     if floor is not None:
         items.append(f"Floor (TF-IDF + logistic regression): test F1 {num(floor)}; the best "

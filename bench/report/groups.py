@@ -79,6 +79,10 @@ class MethodGroup:
         return average([r.validation_f1_macro for r in self.rows])
 
     @property
+    def validation_accuracy(self) -> float | None:
+        return average([r.validation_accuracy for r in self.rows])
+
+    @property
     def trainable_params(self) -> int | None:
         return self.first.trainable_params
 
