@@ -1,6 +1,7 @@
 """Which deployed variant to ship, per target (latency, throughput, file size): the best one
-within an accuracy budget of the best variant, both choices made on validation scores by
-bench/selection.py and reported on test. Records whose variants were scored on test only are
+within an accuracy budget of the best uncompressed (fp32) model, both choices made on validation
+scores by bench/selection.py and reported on test. The bar is the uncompressed model's: a
+variant that trained further (pruning recovery, QAT) does not raise it. Records whose variants were scored on test only are
 judged on test, and the answer says so."""
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def choose_variants(rows: list[VariantRow]) -> DeployChoice | None:
     on_validation = all(r.validation_f1_macro is not None and r.validation_accuracy is not None
                         for r in ok)
     candidates = [candidate(r, on_validation) for r in ok]
-    reference = select_best(candidates).chosen
+    reference = select_best([c for c in candidates if not c.extra["row"].chain]).chosen
     if reference is None:
         return None
 
@@ -55,8 +56,8 @@ def choose_variants(rows: list[VariantRow]) -> DeployChoice | None:
     split = ("validation" if on_validation
              else "test (these records hold no validation scores of deployed variants)")
     budget = (f"Budget: accuracy and F1 macro each within {BUDGET_POINTS:g} point of the best "
-              f"deployed variant ({best.method}: {best.variant} on {best.backend}), judged on "
-              f"{split}; figures shown are test.")
+              f"uncompressed model ({best.method}: {best.variant} on {best.backend}), judged "
+              f"on {split}; figures shown are test.")
     return DeployChoice(
         pick(lambda r: r.p50_ms_latency_batch),
         pick(lambda r: None if r.samples_per_s_throughput_batch is None
