@@ -156,13 +156,18 @@ def test_html_page_renders_and_sorts_in_a_real_browser(results, tmp_path):
     dom = dump_dom(page)
     assert dom.count("<table") >= 5 and dom.count("<img") >= 4
     assert "Best method: lora" in dom
-    # a click on "trainable params" of the summary orders its rows by that number
+    # a click on "trainable params" of the summary orders its rows by that number; a click
+    # on "F1 after" of the before/after table (the second table) orders that one
     clicked = tmp_path / "clicked.html"
     clicked.write_text(page.read_text().replace("</body>", (
-        '<script>document.querySelectorAll("table.sortable")[0]'
-        '.querySelectorAll("th")[2].click();</script></body>')))
-    summary = dump_dom(clicked).split('<table class="sortable">')[1].split("</table>")[0]
+        '<script>var tables = document.querySelectorAll("table.sortable");'
+        'tables[0].querySelectorAll("th")[2].click();'
+        'tables[1].querySelectorAll("th")[4].click();</script></body>')))
+    tables = dump_dom(clicked).split('<table class="sortable">')[1:3]
+    summary, before_after = (t.split("</table>")[0] for t in tables)
     methods = [row.split("<td>")[1].split("</td>")[0] for row in summary.split("<tr>")[2:]]
+    f1_after = [row.split("<td>")[5].split("</td>")[0] for row in before_after.split("<tr>")[2:]]
+    assert f1_after == sorted(f1_after) and len(f1_after) == 6
     assert methods == ["ia3", "lora-sweep", "lora", "lora-sweep", "lora-sweep", "full"]
 
 

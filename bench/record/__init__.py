@@ -7,6 +7,7 @@ from bench.record.metrics import Baseline, ClassScores, Evaluation, Metrics
 from bench.record.training import EpochPoint, TrainingSummary
 
 __all__ = ["READABLE_SCHEMA_VERSIONS", "SCHEMA_VERSION", "Baseline", "CellConfig", "CellRecord",
-           "ClassScores", "CpuInfo", "DeployedVariant", "Deployment", "DeploymentTiming", "Environment", "EpochPoint",
+           "ClassScores", "CpuInfo", "DeployedVariant", "Deployment", "DeploymentTiming",
+           "Environment", "EpochPoint",
            "ErrorInfo", "Evaluation", "Footprint", "LatencyStats", "Metrics", "Parameters",
            "Speedup", "TrainingSummary", "now_iso"]

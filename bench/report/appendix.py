@@ -49,8 +49,8 @@ def training_table(r: CellRecord) -> Table:
                  ["train samples/s (eval excluded)", num(t.samples_per_s, 1)],
                  ["train tokens/s (real tokens, eval excluded)", num(t.tokens_per_s, 0)],
                  ["optimizer steps", num(t.steps)],
-                 ["best epoch / epochs run", f"{num(t.best_epoch, 1)} / "
-                                             f"{num(t.epochs_run if t.epochs_run else t.epochs, 1)}"],
+                 ["best epoch / epochs run",
+                  f"{num(t.best_epoch, 1)} / {num(t.epochs_run or t.epochs, 1)}"],
                  ["may not have converged", num(t.may_not_have_converged)],
                  ["peak RSS of the cell (MB)", mb(megabytes(t.peak_rss_bytes))]]
         if t.cuda_max_allocated_bytes is not None:

@@ -1,8 +1,8 @@
 """Which deployed variant to ship, per target (latency, throughput, file size): the best one
 within an accuracy budget of the best uncompressed (fp32) model, both choices made on validation
 scores by bench/selection.py and reported on test. The bar is the uncompressed model's: a
-variant that trained further (pruning recovery, QAT) does not raise it. Records whose variants were scored on test only are
-judged on test, and the answer says so."""
+variant that trained further (pruning recovery, QAT) does not raise it. Records whose variants
+were scored on test only are judged on test, and the answer says so."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -20,21 +20,27 @@ p.note { font-size: 0.85em; color: #555; }
 """
 
 SORT_SCRIPT = """
-document.querySelectorAll("table.sortable th").forEach(function (th, column) {
-  th.addEventListener("click", function () {
-    var table = th.closest("table"), body = table.tBodies[0];
-    var ascending = !th.classList.contains("sorted-asc");
-    table.querySelectorAll("th").forEach(function (h) { h.classList.remove("sorted-asc", "sorted-desc"); });
-    th.classList.add(ascending ? "sorted-asc" : "sorted-desc");
-    var key = function (row) {
-      var text = row.cells[column].textContent.trim(), n = parseFloat(text.replace(/[,x%]/g, ""));
-      return isNaN(n) ? text : n;
-    };
-    Array.from(body.rows).sort(function (a, b) {
-      var x = key(a), y = key(b);
-      var order = (typeof x === typeof y) ? (x < y ? -1 : x > y ? 1 : 0) : (typeof x === "number" ? -1 : 1);
-      return ascending ? order : -order;
-    }).forEach(function (row) { body.appendChild(row); });
+function sortKey(row, column) {
+  var text = row.cells[column].textContent.trim(), n = parseFloat(text.replace(/[,x%]/g, ""));
+  return isNaN(n) ? text : n;
+}
+function compareKeys(x, y) {
+  if (typeof x !== typeof y) { return typeof x === "number" ? -1 : 1; }
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  var headers = table.querySelectorAll("th");
+  headers.forEach(function (th, column) {
+    th.addEventListener("click", function () {
+      var ascending = !th.classList.contains("sorted-asc");
+      headers.forEach(function (h) { h.classList.remove("sorted-asc", "sorted-desc"); });
+      th.classList.add(ascending ? "sorted-asc" : "sorted-desc");
+      var body = table.tBodies[0];
+      Array.from(body.rows).sort(function (a, b) {
+        var order = compareKeys(sortKey(a, column), sortKey(b, column));
+        return ascending ? order : -order;
+      }).forEach(function (row) { body.appendChild(row); });
+    });
   });
 });
 """

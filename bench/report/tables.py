@@ -41,7 +41,8 @@ def floor_text(rows: list[CellRow]) -> str:
     if not floors:
         return "No TF-IDF floor was computed for this dataset."
     accuracy, f1 = sorted(floors, key=lambda f: f[1])[0]
-    same = "" if len(floors) == 1 else f" (cells disagree: {len(floors)} different floors; lowest shown)"
+    same = ("" if len(floors) == 1
+            else f" (cells disagree: {len(floors)} different floors; lowest shown)")
     read = ("" if reads == {None} else
             f" It reads the first {'/'.join(str(n) for n in sorted(reads - {None}))} tokens of "
             "each text, as the model does.")
