@@ -110,10 +110,12 @@ def cheapest_line(best: MethodGroup, groups: list[MethodGroup],
                 f"(best: {cost_text(best)}).")
     pick, test = cheaper[0], tests[cheaper[0].name]
     p_value = f", McNemar p={test.mcnemar_p:.3f}" if test.mcnemar_p is not None else ""
+    seeds = (" (paired on the first seed of each)"
+             if len(pick.records) > 1 or len(best.records) > 1 else "")
     return (f"**Cheapest method tied with it: {pick.method}** (`{pick.name}`): {cost_text(pick)} "
             f"(best: {cost_text(best)}); test F1 {num(pick.f1.mean)}, paired difference "
-            f"{signed(test.difference)} [{signed(test.low)}, {signed(test.high)}]{p_value}: "
-            f"{test.verdict}.")
+            f"{signed(test.difference)} [{signed(test.low)}, {signed(test.high)}]{p_value}"
+            f"{seeds}: {test.verdict}.")
 
 
 def difference(a: MethodGroup, b: MethodGroup) -> float | None:

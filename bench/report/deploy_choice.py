@@ -55,9 +55,11 @@ def choose_variants(rows: list[VariantRow]) -> DeployChoice | None:
     best = reference.extra["row"]
     split = ("validation" if on_validation
              else "test (these records hold no validation scores of deployed variants)")
+    scores = reference.validation
     budget = (f"Budget: accuracy and F1 macro each within {BUDGET_POINTS:g} point of the best "
-              f"uncompressed model ({best.method}: {best.variant} on {best.backend}), judged "
-              f"on {split}; figures shown are test.")
+              f"uncompressed model ({best.method}: {best.variant} on {best.backend}, accuracy "
+              f"{scores['accuracy']:.4f}, F1 {scores['f1_macro']:.4f}), judged on {split}; "
+              "figures shown are test.")
     return DeployChoice(
         pick(lambda r: r.p50_ms_latency_batch),
         pick(lambda r: None if r.samples_per_s_throughput_batch is None

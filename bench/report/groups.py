@@ -65,6 +65,12 @@ class MethodGroup:
         return self.first.method
 
     @property
+    def short_name(self) -> str:
+        """The method entry and its swept values: what a plot can label a point with."""
+        sweep = ", ".join(f"{k}={v}" for k, v in self.first.sweep.items())
+        return f"{self.method} ({sweep})" if sweep else str(self.method)
+
+    @property
     def f1(self) -> Score:
         return score_over([r.f1_macro for r in self.rows],
                           (self.first.f1_macro_low, self.first.f1_macro_high))
