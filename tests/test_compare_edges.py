@@ -3,6 +3,7 @@ beyond fails; an accuracy drop alone fails; size growth fails; better figures ne
 import pytest
 
 from bench.compare import Rule, compare_cells, rules_from
+from bench.record import CellRecord
 from bench.specs import CompareThresholds
 from bench.store import SCHEMA_VERSION
 
@@ -23,8 +24,13 @@ def record(accuracy=0.80, f1=0.70, p50=40.0, file_bytes=2_000_000, artefact_byte
                             "footprint": {"file_bytes": file_bytes}}]}
 
 
+def compared(old: dict, new: dict) -> list:
+    return compare_cells({"c": CellRecord.from_dict(old)}, {"c": CellRecord.from_dict(new)},
+                         rules_from(LIMITS))
+
+
 def regressions(new: dict, old: dict | None = None) -> set[tuple[str, str]]:
-    rows = compare_cells({"c": old or record()}, {"c": new}, rules_from(LIMITS))
+    rows = compared(old or record(), new)
     return {(r.target, r.metric) for r in rows if r.regression}
 
 
@@ -71,9 +77,7 @@ def test_latency_growth_at_and_beyond_the_threshold():
 
 
 def test_better_figures_are_marked_better_and_never_regress():
-    rows = compare_cells({"c": record()}, {"c": record(accuracy=0.9, f1=0.8, p50=20.0,
-                                                        file_bytes=1_000_000)},
-                         rules_from(LIMITS))
+    rows = compared(record(), record(accuracy=0.9, f1=0.8, p50=20.0, file_bytes=1_000_000))
     int8 = {r.metric: r for r in rows if r.target == "int8/torch"}
     assert not any(r.regression for r in rows)
     assert {m: r.verdict for m, r in int8.items()} == {
@@ -89,8 +93,7 @@ def test_a_metric_no_longer_measured_is_a_regression():
 
 
 def test_latency_is_not_compared_across_hardware_but_scores_are():
-    rows = compare_cells({"c": record()}, {"c": record(p50=80.0, f1=0.6, cpu="CPU Y")},
-                         rules_from(LIMITS))
+    rows = compared(record(), record(p50=80.0, f1=0.6, cpu="CPU Y"))
     assert {(r.target, r.metric) for r in rows if r.regression} == {
         ("fine-tuned", "F1 macro"), ("int8/torch", "F1 macro")}
     assert not any(r.metric.startswith("p50") for r in rows)
