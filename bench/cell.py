@@ -21,8 +21,53 @@ from bench.record import now_iso
 EVENT_PREFIX = "@@bench "
 
 
+RUNNER_PID_VARIABLE = "PEFT_BENCH_RUNNER_PID"  # set by the runner: the process to outlive not
+
+
 def emit(event: str, **fields) -> None:
     print(EVENT_PREFIX + json.dumps({"event": event, **fields}), flush=True)
+
+
+class Progress:
+    """`progress` events (done of total, in `unit`) for the phase that runs, at most a few per
+    second: the runner turns them into a bar with an ETA."""
+
+    def __init__(self, unit: str, every_s: float = 0.5) -> None:
+        self.unit, self.every_s, self._last = unit, every_s, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done in (0, total) or now - self._last >= self.every_s:
+            self._last = now
+            emit("progress", done=done, total=total, unit=self.unit)
+
+
+def counted(batches, total: int, progress: Progress):
+    """`batches`, reporting each one done."""
+    progress(0, total)
+    for done, batch in enumerate(batches, start=1):
+        yield batch
+        progress(done, total)
+
+
+def deploy_progress(deploy: dict):
+    """Reports each variant built and scored ("<variant> on <backend>") done of those the
+    [deploy] table declares (fp32 and every chain, on every backend); the timing rounds that
+    follow say their own count ("timing batch 32: round 3/10")."""
+    total = (1 + len(deploy["variants"])) * len(deploy["backends"])
+    started = 0
+    variants = Progress("variants", every_s=0)
+
+    def progress(text: str) -> None:
+        nonlocal started
+        emit("phase", phase=f"deploy: {text}")
+        if text.startswith("timing"):  # every variant is built; the text counts the rounds
+            started = total + 1
+        elif " on " in text:
+            started += 1
+        variants(min(started - 1, total), total)
+
+    return progress
 
 
 class Phases:
@@ -103,7 +148,8 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
 
     def score(model, split: str = "test", keep: bool = False) -> dict:
         rows = tokenized[split].select(orders[split].tolist())
-        batches = iterate_batches(rows, tokenizer, cfg.eval_batch_size)
+        batches = counted(iterate_batches(rows, tokenizer, cfg.eval_batch_size),
+                          -(-len(rows) // cfg.eval_batch_size), Progress(f"{split} batches"))
         result = evaluate(TorchPredictor(model, device), batches, labels_of(rows), data.task,
                           order=orders[split])
         if keep:
@@ -128,7 +174,8 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
 
     phases.enter("train")
     report = finetune(model, tokenizer, tokenized, cfg, data.task, device, data_spec.max_length,
-                      log_dir=training_log_dir(artefact_dir) if cfg.report_to else None)
+                      log_dir=training_log_dir(artefact_dir) if cfg.report_to else None,
+                      progress=Progress("steps"))
     record["training"] = report.to_dict()
     record["training"]["compute"] = training_compute(
         model, report.tokens, report.train_time_s, record["device"]["name"],
@@ -160,7 +207,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
             merged, tokenizer, data.task, test, spec=deploy_spec(cell.deploy),
             compression_params=compression_params(cell.compressions),
             finetune=more_training, workdir=artefact_dir / "deploy", device=device,
-            progress=lambda text: emit("phase", phase=f"deploy: {text}"),
+            progress=deploy_progress(cell.deploy),
             keep_predictions=predictions.__setitem__,
             validation_data=tokenized["validation"])
         record["deployment"] = deployment.variants
@@ -241,11 +288,13 @@ def describe_artefacts(directory: Path) -> dict:
 def exit_with_parent(poll_s: float = 0.5) -> None:
     """End this cell's whole process group once its runner is gone. The cell runs in a session
     of its own (so that the runner can stop it and its children at once), which also means that
-    a runner killed with SIGKILL would leave it running, training for nobody."""
-    parent = os.getppid()
+    a runner killed with SIGKILL would leave it running, training for nobody. The runner's pid
+    comes from the runner itself: a runner killed before this line runs has already handed the
+    cell to another parent, which getppid() at this point could not tell."""
+    runner = int(os.environ.get(RUNNER_PID_VARIABLE, os.getppid()))
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == runner:
             time.sleep(poll_s)
         os.killpg(os.getpgrp(), signal.SIGKILL)
 

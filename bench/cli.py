@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, problems_of
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -21,6 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run every unfinished cell of a suite")
     run.add_argument("suite", type=Path)
+    run.add_argument("-o", "--output", type=Path,
+                     help="results folder (default: the suite's [suite] output, else "
+                          "runs/<suite name>); e.g. results/classification to regenerate the "
+                          "committed evidence")
     run.add_argument("--force", action="store_true", help="rerun finished cells too")
     run.add_argument("--only", action="append", metavar="TEXT",
                      help="run only cells whose id contains TEXT (repeatable)")
@@ -28,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
     run.add_argument("--workers", type=int, help="local Ray: number of CPUs to offer")
 
-    validate = commands.add_parser("validate", help="check a suite without running it")
+    validate = commands.add_parser(
+        "validate", help="check a suite as `bench run` does before it starts (data, models, "
+                         "every key and value), without running anything")
     validate.add_argument("suite", type=Path)
 
     commands.add_parser("ls", help="list registered methods, compressions, dataset sources, "
@@ -62,24 +68,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.executors import QUIET_LIBRARIES
+
+    for name, value in QUIET_LIBRARIES.items():  # before transformers is imported
+        os.environ.setdefault(name, value)
     args = build_parser().parse_args(argv)
     console = Console(stderr=True)
     try:
         return COMMANDS[args.command](args, console)
     except BenchInputError as error:
-        console.print(f"[red]error:[/] {error}", highlight=False, soft_wrap=True)
+        print_problems(problems_of(error))
         return EXIT_BAD_INPUT
 
 
-def cmd_run(args, console: Console) -> int:
-    from bench.runner import run_suite
-    from bench.suite import load_suite
+def print_problems(problems: list[str]) -> None:
+    """One plain line per problem on stderr: no markup, which would eat "[methods.lora]"."""
+    sys.stdout.flush()
+    for problem in problems:
+        sys.stderr.write(f"error: {problem}\n")
+    sys.stderr.flush()
 
-    suite = load_suite(args.suite)
+
+def cmd_run(args, console: Console) -> int:
+    from dataclasses import replace
+
+    from bench.preflight import checked_suite
+    from bench.runner import run_suite
+
+    console.print("[dim]checking the suite (data, models, every key)...")
+    suite, cells = checked_suite(args.suite, only=args.only)
+    if args.output:
+        suite = replace(suite, output_dir=args.output)
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
-    summary = run_suite(suite, make_executor(args, suite), force=args.force, console=console,
-                        only=args.only)
-    console.print(f"results in {suite.output_dir}; report: bench report {suite.output_dir} --md")
+    summary = run_suite(suite, cells, make_executor(args, suite), force=args.force,
+                        console=console)
+    console.print(f"results in {suite.output_dir}; report: bench report {suite.output_dir} --md",
+                  markup=False)
     if summary.interrupted:
         return EXIT_INTERRUPTED
     return 1 if summary.failed else 0
@@ -103,13 +127,15 @@ def make_executor(args, suite):
 
 
 def cmd_validate(args, console: Console) -> int:
-    from bench.suite import load_suite
+    """The cell list on stdout, one id a line; the verdict on a line of its own on stderr."""
+    from bench.preflight import checked_suite
 
-    suite = load_suite(args.suite)
-    console.print(f"{args.suite}: valid, {len(suite.cells)} cell(s) -> {suite.output_dir}")
-    for cell in suite.cells:
+    suite, cells = checked_suite(args.suite)
+    for cell in cells:
         sweep = f"  {cell.sweep}" if cell.sweep else ""
         print(f"{cell.id}{sweep}")
+    sys.stdout.flush()
+    sys.stderr.write(f"{args.suite}: valid, {len(cells)} cell(s) -> {suite.output_dir}\n")
     return 0
 
 

@@ -27,7 +27,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -38,13 +38,14 @@ from bench.backends import Backend, Batch, Quantizer, to_torch
 from bench.compression import CompressedModels, CompressionContext, FineTune
 from bench.deploy_timing import (Deployment, Prepared, add_speedups, time_prepared,
                                  timing_summary)
-from bench.errors import BenchInputError, VariantSkipped, one_line
+from bench.errors import VariantSkipped, one_line
 from bench.evaluate import evaluate
 from bench.inference import MODEL_INPUTS, iterate_batches, labels_of, length_order
 from bench.machine_load import LoadProbe
 from bench.measure import apply_threads
 from bench.method import TaskInfo
 from bench.predictions import SplitPredictions, deploy_key
+from bench.specs import AT_LEAST_ONE, NOT_NEGATIVE
 from bench.speedup import min_rounds
 from bench.timing_rounds import first_calls
 
@@ -89,22 +90,20 @@ class DeploySpec:
     eval_batch_size: int = 64
     keep_files: bool = False
 
-    def __post_init__(self) -> None:
-        positive = {"batch_sizes": self.batch_sizes, "sequence_length": [self.sequence_length],
-                    "round_min_calls": [self.round_min_calls],
-                    "eval_batch_size": [self.eval_batch_size],
-                    "threads": [self.threads or 1], "eval_samples": [self.eval_samples or 1]}
-        for key, values in positive.items():
-            if not values or any(v < 1 for v in values):
-                raise BenchInputError(f"deploy.{key}: expected positive integers, got {values}")
-        if self.warmup_calls < 0 or self.round_min_duration_s < 0 or self.onnx_tolerance < 0:
-            raise BenchInputError("deploy: warmup_calls, round_min_duration_s and onnx_tolerance "
-                                  "must not be negative")
+    ranges: ClassVar[dict] = {
+        "batch_sizes": AT_LEAST_ONE, "sequence_length": AT_LEAST_ONE, "warmup_calls": NOT_NEGATIVE,
+        "round_min_calls": AT_LEAST_ONE, "round_min_duration_s": NOT_NEGATIVE,
+        "threads": AT_LEAST_ONE, "onnx_tolerance": NOT_NEGATIVE, "eval_samples": AT_LEAST_ONE,
+        "eval_batch_size": AT_LEAST_ONE}
+
+    def field_problems(self) -> list[tuple[str, str]]:
+        problems = [("backends", "expected at least one backend")] if not self.backends else []
+        if any(not chain for chain in self.variants):
+            problems.append(("variants", "expected non-empty chains of compression names"))
         if self.rounds < min_rounds():
-            raise BenchInputError(f"deploy.rounds: expected at least {min_rounds()} (fewer "
-                                  f"cannot give a 95% interval of a median), got {self.rounds}")
-        if not self.backends or any(not chain for chain in self.variants):
-            raise BenchInputError("deploy: expected at least one backend and non-empty chains")
+            problems.append(("rounds", f"expected at least {min_rounds()} (fewer cannot give a "
+                                       f"95% interval of a median), got {self.rounds}"))
+        return problems
 
 
 def variant_name(chain: list[str]) -> str:

@@ -8,6 +8,19 @@ class BenchInputError(Exception):
     """
 
 
+class SuiteProblems(BenchInputError):
+    """Every problem found in one suite, so that a user fixes them all in one pass; each
+    message is one line naming the file, the table and the key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(dict.fromkeys(" ".join(p.split()) for p in problems))
+        super().__init__("\n".join(self.problems))
+
+
+def problems_of(error: BenchInputError) -> list[str]:
+    return error.problems if isinstance(error, SuiteProblems) else [str(error)]
+
+
 class CellFailed(Exception):
     """A cell could not finish (NaN loss, time limit...); recorded as failed, the suite goes on."""
 

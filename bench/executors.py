@@ -14,13 +14,17 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from bench.cell import EVENT_PREFIX
+from bench.cell import EVENT_PREFIX, RUNNER_PID_VARIABLE
 from bench.predictions import sidecar_path
 from bench.record import CellRecord, ErrorInfo
 from bench.store import ResultStore
 from bench.suite import Cell
 
 EventHandler = Callable[[Cell, dict], None]
+# The libraries' own tqdm bars ("Writing model shards: 100%") would break into the run's
+# display, which shows each phase's progress from the cells' events instead.
+QUIET_LIBRARIES = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+SCRATCH_PREFIX = "bench-cell-"  # + runner pid: the next run knows whose folders are stale
 
 
 def failed_record(cell: Cell, phase: str, reason: str, kind: str) -> dict:
@@ -42,7 +46,7 @@ def run_cell_process(cell: Cell, store: ResultStore, on_event: EventHandler) -> 
     time_limit = cell.training.get("time_limit_s")
     log_path = store.log_path(cell.id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="bench-cell-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         cell_file, out_file = Path(tmp) / "cell.json", Path(tmp) / "record.json"
         cell_file.write_text(json.dumps(cell.to_dict()))
         command = [sys.executable, "-m", "bench.cell", str(cell_file), str(out_file),
@@ -80,10 +84,30 @@ def stage_predictions(sidecar: Path, record: dict, store: ResultStore) -> None:
     shutil.move(sidecar, staged)
 
 
+def remove_stale_scratch(temp_dir: Path | None = None) -> None:
+    """Remove the temporary folders of cells whose runner was killed (a runner that lives
+    removes its own): their names carry the runner's pid."""
+    for folder in Path(temp_dir or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not process_exists(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def child_env() -> dict:
-    env = dict(os.environ)
+    env = {**QUIET_LIBRARIES, **os.environ}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     env["PYTHONUNBUFFERED"] = "1"
+    env[RUNNER_PID_VARIABLE] = str(os.getpid())
     return env
 
 

@@ -40,6 +40,11 @@ class FineTuneMethod(ABC):
     def check_available(self, device: str) -> None:
         """Raise BenchInputError when this method cannot run here (e.g. a missing package)."""
 
+    def model_problems(self, params: Any, module_names: list[str]) -> list[tuple[str, str]]:
+        """(key, what is wrong) for parameters that do not fit the model, whose module names
+        (from a weightless skeleton) are given: checked before any cell runs."""
+        return []
+
     @abstractmethod
     def build(self, model_spec: ModelSpec, task: TaskInfo, params: Any, device: str) -> nn.Module:
         """Load the base model for `task` and prepare it for training on `device`."""

@@ -1,18 +1,80 @@
 """Typed, validated configuration of one cell: model, dataset, method, training, deployment.
 
-Suite files are parsed into these dataclasses with `from_mapping`, which rejects unknown keys
-and wrong types with a message naming the key and where it came from.
+Suite files are parsed into these dataclasses with `from_mapping`, which rejects unknown keys,
+wrong types and values out of range with a message naming the key and where it came from.
+A spec (or a plugin's Params) declares the interval of each numeric key in its `ranges`
+class variable, and checks that involve several keys in a `field_problems` method.
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, SuiteProblems
+
+
+@dataclass(frozen=True)
+class Range:
+    """The interval a numeric key must lie in (for a list: each item); None is unbounded."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def describe(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.low is None:
+            return f"{'<' if self.high_open else '<='} {self.high:g}"
+        return (f"a number in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+                f"{')' if self.high_open else ']'}")
+
+
+POSITIVE = Range(0, low_open=True)
+NOT_NEGATIVE = Range(0)
+AT_LEAST_ONE = Range(1)
+FRACTION = Range(0, 1, high_open=True)  # [0, 1): dropout, pruning ratios, warm-up share
+SEED = Range(0, 2**32 - 1)  # what numpy's generators accept
+
+
+@dataclass(frozen=True)
+class CountOrFraction:
+    """A split size: a row count (int >= 1) or a share of the rows (float in (0, 1))."""
+
+    def contains(self, value: float) -> bool:
+        return value >= 1 if isinstance(value, int) else 0 < value < 1
+
+    def describe(self) -> str:
+        return "a count >= 1 or a fraction in (0, 1)"
+
+
+def check_ranges(spec: Any, where: str) -> list[str]:
+    """One message per key of `spec` whose value lies outside its declared range, plus the
+    spec's own `field_problems()` (checks across keys), each naming `where` and the key."""
+    problems = []
+    for key, allowed in getattr(type(spec), "ranges", {}).items():
+        value = getattr(spec, key)
+        values = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and not value:
+            problems.append(f"{where}.{key}: expected a non-empty list")
+        bad = [v for v in values if v is not None and not isinstance(v, bool)
+               and not (math.isfinite(v) and allowed.contains(v))]
+        if bad:
+            problems.append(f"{where}.{key}: expected {allowed.describe()}, got {bad[0]!r}")
+    if hasattr(spec, "field_problems"):
+        problems += [f"{where}.{key}: {message}" for key, message in spec.field_problems()]
+    return problems
 
 
 @dataclass
@@ -56,6 +118,11 @@ class DatasetSpec:
     max_length: int = 128  # tokens; longer texts are truncated
     seed: int = 42  # split and subsampling seed
 
+    ranges: ClassVar[dict] = {
+        "train_size": CountOrFraction(), "validation_size": CountOrFraction(),
+        "test_size": CountOrFraction(), "min_confidence": Range(0, 1), "max_length": Range(2),
+        "seed": SEED}
+
 
 @dataclass
 class TrainingConfig:
@@ -92,6 +159,19 @@ class TrainingConfig:
     inference_examples: int = 5
     time_limit_s: float | None = None  # per-cell wall-clock limit
 
+    ranges: ClassVar[dict] = {
+        "learning_rate": POSITIVE, "epochs": POSITIVE, "batch_size": AT_LEAST_ONE,
+        "eval_batch_size": AT_LEAST_ONE, "gradient_accumulation_steps": AT_LEAST_ONE,
+        "weight_decay": NOT_NEGATIVE, "warmup_ratio": FRACTION, "warmup_steps": NOT_NEGATIVE,
+        "logging_steps": AT_LEAST_ONE, "seed": SEED, "threads": AT_LEAST_ONE,
+        "inference_examples": NOT_NEGATIVE, "time_limit_s": POSITIVE}
+
+    def field_problems(self) -> list[tuple[str, str]]:
+        if self.max_steps == 0 or self.max_steps < -1:
+            return [("max_steps", f"expected -1 (train for `epochs`) or a step count >= 1, "
+                                  f"got {self.max_steps}")]
+        return []
+
 
 @dataclass
 class CompareThresholds:
@@ -104,22 +184,44 @@ class CompareThresholds:
     max_latency_increase: float = 0.15
     max_size_increase: float = 0.05
 
+    ranges: ClassVar[dict] = {"max_f1_drop": NOT_NEGATIVE, "max_accuracy_drop": NOT_NEGATIVE,
+                              "max_latency_increase": NOT_NEGATIVE,
+                              "max_size_increase": NOT_NEGATIVE}
 
-def from_mapping(cls: type, data: dict[str, Any], where: str, **fixed: Any) -> Any:
-    """Build dataclass `cls` from `data`, naming `where` (file and table) in every error."""
+
+def from_mapping(cls: type, data: dict[str, Any], where: str, ranges: bool = True,
+                 **fixed: Any) -> Any:
+    """Build dataclass `cls` from `data`, naming `where` (file and table) in every error.
+    Raises SuiteProblems listing every bad key of the table (unknown, wrong type, and with
+    `ranges`, out of range)."""
     if not isinstance(data, dict):
-        raise BenchInputError(f"{where}: expected a table, got {type(data).__name__}")
+        raise BenchInputError(f"{where}: expected a table, got {describe_value(data)}")
     known = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = dict(fixed)
+    problems = []
     for key, value in data.items():
-        if key not in known or key in fixed:
-            raise BenchInputError(unknown_key_message(where, key, [k for k in known if k not in fixed]))
-        values[key] = check_type(value, hints[key], f"{where}.{key}")
+        try:
+            if key not in known or key in fixed:
+                raise BenchInputError(unknown_key_message(where, key,
+                                                          [k for k in known if k not in fixed]))
+            values[key] = check_type(value, hints[key], f"{where}.{key}")
+        except BenchInputError as error:
+            problems.append(str(error))
+    if problems:
+        raise SuiteProblems(problems)
     try:
-        return cls(**values)
+        spec = cls(**values)
     except TypeError as error:  # a required field is missing
         raise BenchInputError(f"{where}: {error}") from None
+    if ranges and (problems := check_ranges(spec, where)):
+        raise SuiteProblems(problems)
+    return spec
+
+
+def describe_value(value: Any) -> str:
+    return {dict: "a table", list: "a list", str: "a string", bool: "true or false"}.get(
+        type(value), f"{value!r}")
 
 
 def unknown_key_message(where: str, key: str, known: list[str]) -> str:

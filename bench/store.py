@@ -1,5 +1,7 @@
-"""Result files: results/<suite>/<cell id>.json for finished cells, failed/<cell id>.json for
-failed ones (kept apart, retried on the next run). Written atomically, only when whole.
+"""Result files: <output>/<cell id>.json for finished cells (output: runs/<suite> unless the
+suite or `bench run --output` says otherwise), failed/<cell id>.json for failed ones (kept
+apart, retried on the next run). Written atomically, only when whole, readable like any file
+the user writes (mode 0666 less the umask, not mkstemp's 0600).
 A finished cell's per-example predictions (<cell id>.predictions.npz, bench/predictions.py)
 arrive staged under .staging/ and are moved beside the record just before it is written."""
 from __future__ import annotations
@@ -25,6 +27,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w") as handle:
             json.dump(sanitize(data), handle, indent=2, allow_nan=False)
             handle.write("\n")
@@ -34,6 +37,13 @@ def write_json_atomic(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def sanitize(value: Any) -> Any:
@@ -180,7 +190,8 @@ def iter_files(root: Path, include_failed: bool) -> Iterator[tuple[Path, Any, st
     """(path, parsed JSON, problem) of every result file; sidecars and artefacts are not
     results."""
     for path in sorted(root.rglob("*.json")):
-        if "artefacts" in path.parts or path.name.startswith("."):
+        parts = path.relative_to(root).parts
+        if "artefacts" in parts or any(part.startswith(".") for part in parts):
             continue
         if path.parent.name == "failed" and not include_failed:
             continue

@@ -7,6 +7,7 @@ import math
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -109,6 +110,19 @@ class NanGuard(TrainerCallback):
             raise CellFailed(f"training loss became {loss} at step {state.global_step}")
 
 
+class StepProgress(TrainerCallback):
+    """Tells `report(steps done, steps in all)` as training goes, for the runner's display."""
+
+    def __init__(self, report: Callable[[int, int], None]) -> None:
+        self.report = report
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.report(0, state.max_steps)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.report(state.global_step, state.max_steps)
+
+
 class KeepBest(TrainerCallback):
     """Keeps a copy of the trainable weights at the best validation score, in memory: cheaper
     than Trainer checkpoints and the same for every method (adapters, full, 4-bit bases)."""
@@ -179,7 +193,8 @@ def scalar_metrics(task: TaskInfo):
 
 def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: TrainingConfig,
              task: TaskInfo, device: str, max_length: int, epochs: float | None = None,
-             log_dir: Path | None = None) -> TrainingReport:
+             log_dir: Path | None = None,
+             progress: Callable[[int, int], None] | None = None) -> TrainingReport:
     """Train `model` in place on data["train"], evaluating on data["validation"] each epoch.
     `log_dir` keeps what cfg.report_to writes there (TensorBoard events); by default the
     Trainer's folder is temporary (no checkpoints are saved: KeepBest works in memory)."""
@@ -209,6 +224,7 @@ def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: Trainin
         history = ValidationHistory(cfg.metric_for_best, cfg.early_stopping_patience)
         callbacks = [NanGuard()] + ([keep_best] if cfg.keep_best and evaluate_each_epoch else [])
         callbacks += [history] if evaluate_each_epoch else []
+        callbacks += [StepProgress(progress)] if progress else []
         validation = by_length(data["validation"]) if evaluate_each_epoch else None
         trainer = Trainer(model=model, args=args, train_dataset=data["train"],
                           eval_dataset=validation,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch.nn as nn
 from peft import LoraConfig, PeftConfig, PeftModel, TaskType, get_peft_model
@@ -18,7 +18,7 @@ from transformers import PreTrainedModel
 
 from bench.method import FineTuneMethod, TaskInfo
 from bench.models import classifier_head_names, load_classifier
-from bench.specs import ModelSpec
+from bench.specs import AT_LEAST_ONE, FRACTION, POSITIVE, ModelSpec
 
 
 @dataclass
@@ -39,6 +39,22 @@ class LoraParams:
         if self.alpha_per_r is not None:
             self.alpha = max(1, round(self.alpha_per_r * self.r))
 
+    ranges: ClassVar[dict] = {"r": AT_LEAST_ONE, "alpha": POSITIVE, "dropout": FRACTION}
+
+    def field_problems(self) -> list[tuple[str, str]]:
+        return empty_module_lists(self, ("target_modules",))
+
+
+def empty_module_lists(params: Any, keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    """An empty list of module names adapts nothing; leaving the key out takes the default."""
+    return [(key, "expected module names, or no key for the architecture's default")
+            for key in keys if getattr(params, key) == []]
+
+
+def module_matches(name: str, pattern: str) -> bool:
+    """peft's rule for a list of target names: the full name, or its ending after a dot."""
+    return name == pattern or name.endswith("." + pattern)
+
 
 def lora_config(params: LoraParams, heads: list[str]) -> LoraConfig:
     return LoraConfig(task_type=TaskType.SEQ_CLS, r=params.r, lora_alpha=params.alpha,
@@ -48,6 +64,21 @@ def lora_config(params: LoraParams, heads: list[str]) -> LoraConfig:
 
 class AdapterMethod(FineTuneMethod):
     """A peft adapter on a frozen base; subclasses say which adapter and how the base loads."""
+
+    module_keys: ClassVar[tuple[str, ...]] = ("target_modules",)  # Params keys naming modules
+
+    def model_problems(self, params: Any, module_names: list[str]) -> list[tuple[str, str]]:
+        """Each named module must exist: peft would fail on a name that matches nothing, but
+        only once the model is loaded."""
+        leaves = sorted({name.rsplit(".", 1)[-1] for name in module_names if name})
+        problems = []
+        for key in self.module_keys:
+            missing = [pattern for pattern in getattr(params, key) or []
+                       if not any(module_matches(name, pattern) for name in module_names)]
+            if missing:
+                problems.append((key, f"{', '.join(map(repr, missing))} match(es) no module of "
+                                      f"the model; its module names end in: {', '.join(leaves)}"))
+        return problems
 
     @abstractmethod
     def adapter_config(self, params: Any, heads: list[str]) -> PeftConfig:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from peft import IA3Config, TaskType
 
 from bench.registry import METHODS
-from methods._peft_common import AdapterMethod
+from methods._peft_common import AdapterMethod, empty_module_lists
 
 
 @dataclass
@@ -18,10 +19,18 @@ class IA3Params:
     target_modules: list[str] | None = None
     feedforward_modules: list[str] | None = None
 
+    def field_problems(self) -> list[tuple[str, str]]:
+        problems = empty_module_lists(self, ("target_modules", "feedforward_modules"))
+        if self.target_modules and self.feedforward_modules and not set(
+                self.feedforward_modules) <= set(self.target_modules):
+            problems.append(("feedforward_modules", "expected a subset of target_modules"))
+        return problems
+
 
 class IA3(AdapterMethod):
     name = "ia3"
     Params = IA3Params
+    module_keys: ClassVar[tuple[str, ...]] = ("target_modules", "feedforward_modules")
 
     def adapter_config(self, params: IA3Params, heads: list[str]) -> IA3Config:
         return IA3Config(task_type=TaskType.SEQ_CLS, target_modules=params.target_modules,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
@@ -17,6 +18,7 @@ import torch.nn as nn
 from bench.compression import Compression, CompressionContext, make_trainable
 from bench.errors import VariantSkipped
 from bench.registry import COMPRESSIONS
+from bench.specs import AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE
 
 
 @dataclass
@@ -27,6 +29,15 @@ class PruneParams:
     recovery_epochs: float = 0  # epochs of the cell's training after pruning (needs finetune)
     recovery_learning_rate: float = 5e-5  # full fine-tuning rate: the model is no adapter now
 
+    ranges: ClassVar[dict] = {"ffn_ratio": FRACTION, "head_ratio": FRACTION,
+                              "round_to": AT_LEAST_ONE, "recovery_epochs": NOT_NEGATIVE,
+                              "recovery_learning_rate": POSITIVE}
+
+    def field_problems(self) -> list[tuple[str, str]]:
+        if self.ffn_ratio == 0 and self.head_ratio == 0:
+            return [("ffn_ratio", "ffn_ratio and head_ratio are both 0: nothing to prune")]
+        return []
+
 
 @COMPRESSIONS.register("prune")
 class StructuredPrune(Compression):
@@ -35,17 +46,6 @@ class StructuredPrune(Compression):
     changes_model = True
 
     def check(self, params: PruneParams, backend: str, device: str, can_finetune: bool) -> None:
-        for key in ("ffn_ratio", "head_ratio"):
-            value = getattr(params, key)
-            if not 0 <= value < 1:
-                raise VariantSkipped(f"compressions.prune.{key} = {value}: expected a fraction "
-                                     f"in [0, 1)")
-        if params.ffn_ratio == 0 and params.head_ratio == 0:
-            raise VariantSkipped("compressions.prune: ffn_ratio and head_ratio are both 0, "
-                                 "nothing to prune")
-        if params.round_to < 1:
-            raise VariantSkipped(f"compressions.prune.round_to = {params.round_to}: expected "
-                                 f"a positive integer")
         if params.recovery_epochs > 0 and not can_finetune:
             raise VariantSkipped("compressions.prune.recovery_epochs > 0 needs the cell's "
                                  "training loop, which is not available here")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
@@ -25,6 +26,7 @@ from bench.backends import Quantizer
 from bench.compression import Compression, CompressionContext, make_trainable
 from bench.errors import VariantSkipped
 from bench.registry import COMPRESSIONS
+from bench.specs import POSITIVE
 from methods.quantize import (Int8Params, in_base_model, onnx_int8_info, quantize_onnx,
                              require_linear_layers)
 
@@ -33,6 +35,8 @@ from methods.quantize import (Int8Params, in_base_model, onnx_int8_info, quantiz
 class QATParams:
     epochs: float = 1.0  # more epochs of the cell's training, fake-quantized
     learning_rate: float = 2e-5  # full fine-tuning rate: the model is no adapter now
+
+    ranges: ClassVar[dict] = {"epochs": POSITIVE, "learning_rate": POSITIVE}
 
 
 @COMPRESSIONS.register("qat")
@@ -45,8 +49,6 @@ class QuantizationAwareTraining(Compression):
     def check(self, params: QATParams, backend: str, device: str, can_finetune: bool) -> None:
         if not can_finetune:
             raise VariantSkipped("qat needs the cell's training loop, which is not available here")
-        if params.epochs <= 0:
-            raise VariantSkipped(f"compressions.qat.epochs = {params.epochs}: expected > 0")
         if backend not in ("torch", "onnxruntime"):
             raise VariantSkipped(f"qat has no recipe for the {backend} backend")
 

@@ -41,7 +41,7 @@ def test_smoke_suite_cells_and_ids():
     ids = [c.id for c in suite.cells]
     assert ids == ["tiny-bert--full--tweets", "tiny-bert--lora--tweets", "tiny-bert--ia3--tweets",
                    "tiny-bert--qlora--tweets", "tiny-gpt2--lora--tweets"]
-    assert suite.output_dir == Path("results/smoke")
+    assert suite.output_dir == Path("runs/smoke")
     lora = suite.cells[1]
     assert lora.method_params["r"] == 4 and lora.method_params["alpha"] == 8
     assert lora.dataset["train_size"] == 96  # from [defaults.dataset]
