@@ -84,7 +84,8 @@ class Preflight:
                 self.report(self.where(f"datasets.{name}"), error, f"dataset {name!r}: ")
 
     def model_modules(self, cell: Cell) -> list[str] | None:
-        """The module names of the model, read from its config on the meta device."""
+        """The names of the model's layers (modules without children: what an adapter can
+        wrap), from its config on the meta device: no weights are loaded."""
         from bench.method import TaskInfo
         from bench.models import classifier_skeleton, resolve_model_source
         from bench.specs import ModelSpec
@@ -95,7 +96,8 @@ class Preflight:
             try:
                 resolve_model_source(spec)
                 skeleton = classifier_skeleton(spec, TaskInfo(["a", "b"]))
-                self.modules[key] = [name for name, _ in skeleton.named_modules()]
+                self.modules[key] = [name for name, module in skeleton.named_modules()
+                                     if not any(True for _ in module.children())]
             except Exception as error:  # noqa: BLE001
                 self.report(self.where(f"models.{spec.name}"), error, f"model {spec.name!r}: ")
                 self.modules[key] = None

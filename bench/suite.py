@@ -357,6 +357,8 @@ class SuiteParser:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise BenchInputError(f"{where}.{key}: expected a list of names, got "
                                   f"{describe_value(names)}")
+        if not declared:  # reported once: no valid [key.<name>] entries at all
+            return []
         unknown = [n for n in names if n not in declared and f"{key}.{n}" not in self.broken]
         if unknown:
             raise SuiteProblems([f"{where}.{key}: " + unknown_name_message(

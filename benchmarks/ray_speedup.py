@@ -100,7 +100,7 @@ def timed_run(suite: Path, extra: list[str]) -> tuple[float, int]:
         if done.returncode != 0:
             sys.exit(f"bench run {' '.join(extra)} failed ({done.returncode}):\n"
                      f"{done.stderr[-2000:]}")
-        return seconds, len(list(Path(scratch, "results").glob("*/*.json")))
+        return seconds, len(list(Path(scratch, "runs").glob("*/*.json")))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,16 +68,16 @@ class AdapterMethod(FineTuneMethod):
     module_keys: ClassVar[tuple[str, ...]] = ("target_modules",)  # Params keys naming modules
 
     def model_problems(self, params: Any, module_names: list[str]) -> list[tuple[str, str]]:
-        """Each named module must exist: peft would fail on a name that matches nothing, but
-        only once the model is loaded."""
-        leaves = sorted({name.rsplit(".", 1)[-1] for name in module_names if name})
+        """Each named module must be one of the model's layers (`module_names`): peft would
+        fail on a name that matches nothing, but only once the model is loaded."""
+        endings = sorted({name.rsplit(".", 1)[-1] for name in module_names if name})
         problems = []
         for key in self.module_keys:
             missing = [pattern for pattern in getattr(params, key) or []
                        if not any(module_matches(name, pattern) for name in module_names)]
             if missing:
-                problems.append((key, f"{', '.join(map(repr, missing))} match(es) no module of "
-                                      f"the model; its module names end in: {', '.join(leaves)}"))
+                problems.append((key, f"{', '.join(map(repr, missing))} match(es) no layer of "
+                                      f"the model; its layer names end in: {', '.join(endings)}"))
         return problems
 
     @abstractmethod

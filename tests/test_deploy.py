@@ -233,13 +233,13 @@ def test_a_suite_with_deploy_reports_a_compression_table(tmp_path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     Path("deploy.toml").write_text(SUITE)
     assert main(["run", "deploy.toml"]) == 0
-    (record,) = load_records(tmp_path / "results" / "deploy")
+    (record,) = load_records(tmp_path / "runs" / "deploy")
     variants = {(v["variant"], v["backend"]): v for v in record["deployment"]}
     assert len(variants) == 6 and all(v["status"] == "ok" for v in variants.values())
     assert variants[("prune", "torch")]["compression_info"]["prune"]["ffn"] == "128->96"
-    assert not (tmp_path / "results" / "deploy" / "artefacts" / record["cell_id"] / "deploy").exists()
+    assert not (tmp_path / "runs" / "deploy" / "artefacts" / record["cell_id"] / "deploy").exists()
     capsys.readouterr()
-    assert main(["report", "results/deploy", "--md"]) == 0
+    assert main(["report", "runs/deploy", "--md"]) == 0
     report = capsys.readouterr().out
     assert "**Compression and deployment (test split)**" in report
     assert "| prune+int8 |" not in report and "| int8 | onnxruntime | ok |" in report

@@ -21,7 +21,7 @@ def smoke_run(tmp_path_factory):
     monkey = pytest.MonkeyPatch()
     monkey.chdir(workdir)
     status = main(["run", str(SMOKE)])
-    yield workdir / "results" / "smoke", status
+    yield workdir / "runs" / "smoke", status
     monkey.undo()
 
 
@@ -108,11 +108,12 @@ training = { learning_rate = 1e30, logging_steps = 1 }
 models = ["tiny-bert"]
 methods = ["exploding", "lora"]
 """)
-    assert main(["run", str(suite)]) == 1
-    failed = json.loads((tmp_path / "results/nan/failed/tiny-bert--exploding--tweets.json").read_text())
+    assert main(["run", str(suite), "--output", "evidence/nan"]) == 1  # not runs/nan
+    assert not (tmp_path / "runs").exists()
+    failed = json.loads((tmp_path / "evidence/nan/failed/tiny-bert--exploding--tweets.json").read_text())
     assert failed["status"] == "failed"
     assert failed["error"]["phase"] == "train" and "loss" in failed["error"]["message"]
-    assert (tmp_path / "results/nan/tiny-bert--lora--tweets.json").is_file()
+    assert (tmp_path / "evidence/nan/tiny-bert--lora--tweets.json").is_file()
 
 
 def test_bad_data_file_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
@@ -129,7 +130,7 @@ path = "nowhere.csv"
     assert main(["run", str(suite)]) == 2
     err = capsys.readouterr().err
     assert "nowhere.csv" in err and "Traceback" not in err
-    assert not (tmp_path / "results").exists()
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize("report_to, message", [
@@ -153,4 +154,4 @@ train_size = 64
 """)
     assert main(["run", str(suite)]) == 2
     assert message in capsys.readouterr().err
-    assert not (tmp_path / "results").exists()
+    assert not (tmp_path / "runs").exists()

@@ -64,6 +64,28 @@ def cell_processes(runner: subprocess.Popen) -> list[psutil.Process]:
     return [c for c in children if "bench.cell" in command_line(c)]
 
 
+def still_running(process: psutil.Process) -> bool:
+    """A zombie has finished: it only waits to be reaped by its parent, which, for a cell
+    whose runner was killed, is whatever adopted it (PID 1 of a container may never reap)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def wait_gone(processes: list[psutil.Process], timeout: float = 5) -> list[psutil.Process]:
+    """The processes still running after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (alive := [p for p in processes if still_running(p)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive
+
+
+def scratch_folder(cell: psutil.Process) -> Path:
+    """The cell's temporary folder: where its command line's cell.json lies."""
+    return Path(command_line(cell).split()[-3]).parent
+
+
 def wait_for(condition: Callable[[], object], runner: subprocess.Popen, what: str,
              timeout: float = 60) -> object:
     deadline = time.monotonic() + timeout
@@ -99,14 +121,16 @@ def check_result_files(results: Path) -> dict[str, dict]:
 
 
 def test_sigkill_mid_cell_loses_nothing_and_a_rerun_completes(tmp_path):
-    results = tmp_path / "results" / "drill"
+    results = tmp_path / "runs" / "drill"
     runner = start_run(tmp_path)
     running = wait_for(lambda: second_cell_running(runner, results), runner, "the second cell")
     time.sleep(1)  # well into the cell
     os.killpg(runner.pid, signal.SIGKILL)  # the runner's process group...
+    scratch = [scratch_folder(c) for c in running]
     for cell in running:  # ...and the cells, each in a session of its own: a lost machine
         os.killpg(cell.pid, signal.SIGKILL)
     runner.wait(timeout=10)
+    assert all(folder.exists() for folder in scratch)  # left behind by the killed run
     before = check_result_files(results)
     assert len(before) == 1 and all(r["status"] == "ok" for r in before.values())
     finished = results / f"{next(iter(before))}.json"
@@ -120,17 +144,21 @@ def test_sigkill_mid_cell_loses_nothing_and_a_rerun_completes(tmp_path):
     assert after.keys() == DRILL_CELLS
     assert finished.stat().st_mtime_ns == finished_mtime  # skipped, not rerun
     assert "1 finished cell(s) skipped" in (tmp_path / "run.log").read_text()
+    assert not any(folder.exists() for folder in scratch)  # removed by the rerun
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert all(path.stat().st_mode & 0o777 == 0o666 & ~umask for path in results.glob("*.json"))
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_exits_130_keeps_finished_cells_and_stops_the_running_one(tmp_path, stop):
-    results = tmp_path / "results" / "drill"
+    results = tmp_path / "runs" / "drill"
     runner = start_run(tmp_path)
     running = wait_for(lambda: second_cell_running(runner, results), runner, "the second cell")
-    scratch = [Path(command_line(c).split()[-3]).parent for c in running]  # the cell's temporary folder
+    scratch = [scratch_folder(c) for c in running]
     os.kill(runner.pid, stop)
     assert runner.wait(timeout=30) == 130
-    gone, alive = psutil.wait_procs(running, timeout=5)
+    alive = wait_gone(running)
     assert not alive, f"orphan cell process(es): {[p.pid for p in alive]}"
     assert not any(folder.exists() for folder in scratch)
     records = check_result_files(results)
@@ -149,7 +177,7 @@ training = { time_limit_s = 1 }
 [methods.lora]
 """)
     assert main(["run", str(suite)]) == 1  # a failed cell
-    results = tmp_path / "results" / "limits"
+    results = tmp_path / "runs" / "limits"
     failed = json.loads((results / "failed" / "tiny-bert--slow--tweets.json").read_text())
     assert failed["status"] == "failed" and failed["error"]["type"] == "TimeLimit"
     assert "time limit of 1 s exceeded" in failed["error"]["message"]
@@ -161,7 +189,7 @@ def test_a_cell_does_not_outlive_a_killed_runner(tmp_path):
     cells = wait_for(lambda: cell_processes(runner), runner, "the first cell")
     os.killpg(runner.pid, signal.SIGKILL)
     runner.wait(timeout=10)
-    gone, alive = psutil.wait_procs(cells, timeout=5)
+    alive = wait_gone(cells)
     for cell in alive:  # leave nothing running, whatever the outcome
         os.killpg(cell.pid, signal.SIGKILL)
     assert not alive

@@ -43,7 +43,7 @@ def test_two_workers_run_cells_at_once_and_every_record_is_stored(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(small_scaleout_suite(tmp_path)), "--executor", "ray",
                  "--workers", "2"]) == 0
-    files = sorted((tmp_path / "results" / "scaleout").glob("*.json"))
+    files = sorted((tmp_path / "runs" / "scaleout").glob("*.json"))
     records = [json.loads(path.read_text()) for path in files]
     assert [r["cell_id"] for r in records] == [
         "tiny-bert--full--tweets", "tiny-bert--ia3--tweets", "tiny-bert--lora--tweets",
