@@ -13,7 +13,9 @@ from typing import Callable
 import psutil
 import pytest
 
+from bench.cell import RUNNER_PID_VARIABLE
 from bench.cli import main
+from bench.executors import SCRATCH_PREFIX, remove_stale_scratch
 
 CHEAP = """
 [defaults.training]
@@ -193,3 +195,30 @@ def test_a_cell_does_not_outlive_a_killed_runner(tmp_path):
     for cell in alive:  # leave nothing running, whatever the outcome
         os.killpg(cell.pid, signal.SIGKILL)
     assert not alive
+
+
+def test_a_cell_started_after_its_runner_died_ends_at_once():
+    """The runner's pid comes from the runner: a cell whose runner is already gone when its
+    watchdog starts (its parent is then someone else) must not train for nobody."""
+    cell = subprocess.Popen(
+        [sys.executable, "-c", "import time; from bench.cell import exit_with_parent; "
+                               "exit_with_parent(poll_s=0.05); time.sleep(60)"],
+        env={**os.environ, RUNNER_PID_VARIABLE: str(os.getpid() + 1_000_000)},
+        start_new_session=True)  # the watchdog kills its own process group: not pytest's
+    try:
+        assert cell.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if cell.poll() is None:
+            os.killpg(cell.pid, signal.SIGKILL)
+
+
+def test_the_scratch_folders_of_a_dead_runner_are_removed(tmp_path):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    dead = tmp_path / f"{SCRATCH_PREFIX}{finished.stdout.strip()}-abc"
+    alive = tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}-def"
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "cell.json").write_text("{}")
+    remove_stale_scratch(tmp_path)
+    assert not dead.exists() and alive.exists()
