@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
@@ -138,8 +139,10 @@ class LiveProgress:
                                  unit=event.get("unit", ""))
         self.progress.update(self.cell, description=f"{self.cell_id}: {self.clock.phase}")
 
-    def cell_finished(self, line: str) -> None:
+    def cell_finished(self, ok: bool, line: str) -> None:
+        """Print "ok <line>" or "failed <line>" above the bars (`line` as plain text)."""
         self.clock.finish_cell(time.monotonic())
         self.progress.advance(self.suite)
         self.progress.update(self.cell, visible=False)
-        self.progress.console.print(line)
+        status = "[green]ok[/]" if ok else "[red]failed[/]"
+        self.progress.console.print(f"{status} {escape(line)}")

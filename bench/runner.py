@@ -54,9 +54,9 @@ def run_suite(suite: Suite, cells: list[Cell], executor, force: bool = False,
                                                                                       event)):
                 store.save(record)
                 summary.records.append(record)
-                status = "[green]ok" if record["status"] == "ok" else "[red]failed"
-                reason = "" if record["status"] == "ok" else f": {record['error']['message']}"
-                live.cell_finished(f"{status}[/] {escape(record['cell_id'] + reason)}")
+                ok = record["status"] == "ok"
+                reason = "" if ok else f": {record['error']['message']}"
+                live.cell_finished(ok, record["cell_id"] + reason)
         except KeyboardInterrupt:
             summary.interrupted = True
     summary.wall_time_s = time.perf_counter() - start
