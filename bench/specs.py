@@ -124,6 +124,12 @@ class DatasetSpec:
         "seed": SEED}
 
 
+# What `metric_for_best` may name: validation scores that bench/evaluate.py computes and where
+# higher is better (the best epoch is the one with the highest).
+SCORES = ("accuracy", "subset_accuracy", "roc_auc", *(f"{kind}_{average}" for kind in
+          ("f1", "precision", "recall") for average in ("macro", "micro", "weighted")))
+
+
 @dataclass
 class TrainingConfig:
     """Training arguments, merged: suite defaults < dataset < method < sweep values."""
@@ -167,10 +173,15 @@ class TrainingConfig:
         "inference_examples": NOT_NEGATIVE, "time_limit_s": POSITIVE}
 
     def field_problems(self) -> list[tuple[str, str]]:
+        problems = []
         if self.max_steps == 0 or self.max_steps < -1:
-            return [("max_steps", f"expected -1 (train for `epochs`) or a step count >= 1, "
-                                  f"got {self.max_steps}")]
-        return []
+            problems.append(("max_steps", f"expected -1 (train for `epochs`) or a step count "
+                                          f">= 1, got {self.max_steps}"))
+        if self.metric_for_best not in SCORES:
+            problems.append(("metric_for_best", f"expected a score where higher is better, one "
+                                                f"of {', '.join(SCORES)}; got "
+                                                f"{self.metric_for_best!r}"))
+        return problems
 
 
 @dataclass

@@ -188,7 +188,8 @@ class SuiteParser:
     def table(self, key: str) -> dict:
         value = self.raw.get(key, {})
         if not isinstance(value, dict):
-            self.problems.append(f"{self.where(key)}: expected a table, got {describe_value(value)}")
+            self.problems.append(f"{self.where(key)}: expected a table, got "
+                                 f"{describe_value(value)}")
             return {}
         return value
 
