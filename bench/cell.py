@@ -61,11 +61,12 @@ def deploy_progress(deploy: dict):
     def progress(text: str) -> None:
         nonlocal started
         emit("phase", phase=f"deploy: {text}")
-        if text.startswith("timing"):  # every variant is built; the text counts the rounds
-            started = total + 1
+        if text.startswith("timing") and started <= total:  # every variant is built; the
+            started = total + 1                               # text counts the rounds
+            variants(total, total)
         elif " on " in text:
             started += 1
-        variants(min(started - 1, total), total)
+            variants(min(started - 1, total), total)
 
     return progress
 

@@ -390,7 +390,10 @@ class SuiteParser:
             training = from_mapping(TrainingConfig, {
                 **default_training, **dataset_training, **entry.get("training", {}),
                 **{k: v for k, v in swept.items() if k not in param_keys}}, where, ranges=False)
-            if self.attempt(check_early_stopping, training, where) is None:
+            try:  # the only check across tables: patience and eval_each_epoch merged
+                check_early_stopping(training, where)
+            except BenchInputError as error:
+                self.problems += problems_of(error)
                 continue
             cell_id = f"{model.name}--{method_entry}--{dataset_name}"
             if swept:

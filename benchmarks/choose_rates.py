@@ -1,6 +1,6 @@
 """The learning rate of each method entry of a tuning run, chosen on validation.
 
-    python benchmarks/choose_rates.py results/tuning
+    python benchmarks/choose_rates.py runs/tuning
 
 For each method entry (cells that differ by their sweep values), prints every candidate's
 validation accuracy and macro-F1, best epoch / epochs run and convergence flag, the test

@@ -49,7 +49,7 @@ def test_deploy_repro_measures_the_saved_cell_twice(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     Path("repro.toml").write_text(SUITE)
     assert bench_main(["run", "repro.toml"]) == 0
-    (cell_id,) = [p.stem for p in (tmp_path / "results" / "repro").glob("*.json")]
+    (cell_id,) = [p.stem for p in (tmp_path / "runs" / "repro").glob("*.json")]
     script = load_script()
     capsys.readouterr()
     assert script.main(["repro.toml", cell_id, "--round-min-calls", "1", "--json", "out.json"]) == 0

@@ -92,7 +92,7 @@ def learnt(tmp_path_factory):
         assert main(["run", "suite.toml"]) == 0
     finally:
         monkey.undo()
-    (record,) = load_records(workdir / "results" / "learnable")
+    (record,) = load_records(workdir / "runs" / "learnable")
     assert record["status"] == "ok", record.get("error")
     return record
 

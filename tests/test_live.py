@@ -48,10 +48,11 @@ def test_deployment_keeps_counting_variants_across_its_phase_texts():
 
 def test_deploy_progress_counts_each_variant_run(capsys):
     report = deploy_progress({"variants": [["int8"]], "backends": ["torch", "onnxruntime"]})
-    for text in ("fp32 on torch", "fp32 on onnxruntime", "compress int8", "int8 on torch"):
+    for text in ("fp32 on torch", "fp32 on onnxruntime", "compress int8", "int8 on torch",
+                 "timing batch 1: round 1/6", "timing batch 1: round 2/6"):
         report(text)
     events = [line for line in capsys.readouterr().out.splitlines() if '"progress"' in line]
-    assert [e.split('"done": ')[1].split(",")[0] for e in events] == ["0", "1", "2"]
+    assert [e.split('"done": ')[1].split(",")[0] for e in events] == ["0", "1", "2", "4"]
     assert all('"total": 4' in e for e in events)
 
 

@@ -74,7 +74,7 @@ def stub_cells(tmp_path, monkeypatch):
 
     monkeypatch.setattr(executors, "run_cell_process", fake_cell_process)
     write_suite(tmp_path)
-    return ran, failing, ResultStore(tmp_path / "results" / "flags")
+    return ran, failing, ResultStore(tmp_path / "runs" / "flags")
 
 
 def test_only_runs_the_matching_cells(stub_cells):
