@@ -10,9 +10,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.cli import main
+from bench.predictions import SplitPredictions, save_predictions
 from bench.record import CellRecord
 from bench.report import build_document, to_markdown
 from bench.report.pareto import pareto_front
@@ -172,22 +174,35 @@ def test_html_page_renders_and_sorts_in_a_real_browser(results, tmp_path):
     assert methods == ["ia3", "lora-sweep", "lora", "lora-sweep", "lora-sweep", "full"]
 
 
+LABELS = np.arange(200) % 2
+RIGHT = np.eye(2)[LABELS] * 0.8 + 0.1  # every example right
+
+
+def wrong_on(count: int) -> np.ndarray:
+    """Probabilities that get the first `count` examples wrong."""
+    probs = RIGHT.copy()
+    probs[:count] = RIGHT[:count, ::-1]
+    return probs
+
+
+def attach_predictions(results: Path, cell_id: str, probs: np.ndarray) -> None:
+    """A test-split sidecar for the cell, named in its record."""
+    save_predictions(results / f"{cell_id}.predictions.npz",
+                     {"test": SplitPredictions(LABELS, probs)})
+    path = results / f"{cell_id}.json"
+    write_json_atomic(path, {**json.loads(path.read_text()),
+                             "predictions_file": f"{cell_id}.predictions.npz"})
+
+
+def verdicts_of(markdown: str) -> list[str]:
+    section = markdown.split("**Paired verdicts**")[1].split("**Before and after")[0]
+    return [line for line in section.splitlines() if line.startswith("| m--")]
+
+
 def test_cheapest_method_tied_in_a_paired_test(results):
     """ia3 agrees with lora on all but 3 of 200 examples: tied, and cheaper."""
-    import numpy as np
-
-    predictions = pytest.importorskip("bench.predictions", reason="per-example predictions")
-
-    labels = np.arange(200) % 2
-    right = np.eye(2)[labels] * 0.8 + 0.1
-    ia3 = right.copy()
-    ia3[:3] = right[:3, ::-1]
-    for cell_id, probs in (("m--lora--tweets", right), ("m--ia3--tweets", ia3)):
-        predictions.save_predictions(results / f"{cell_id}.predictions.npz",
-                                     {"test": predictions.SplitPredictions(labels, probs)})
-        path = results / f"{cell_id}.json"
-        write_json_atomic(path, {**json.loads(path.read_text()),
-                                 "predictions_file": f"{cell_id}.predictions.npz"})
+    attach_predictions(results, "m--lora--tweets", RIGHT)
+    attach_predictions(results, "m--ia3--tweets", wrong_on(3))
     answer = answer_of(report_text(results))
     assert "**Cheapest method tied with it: ia3** (`m--ia3--tweets`): 17,000 trainable " \
            "parameters, 90.0 s training" in answer
@@ -258,3 +273,47 @@ def test_variants_are_chosen_on_validation_where_scored_there(results):
     assert "Lowest latency (batch 1): **lora: int8 on onnxruntime**, 23.0 MB, test F1 0.7300" \
            in answer
     assert "judged on validation; figures shown are test" in answer
+
+
+def test_paired_verdicts_table_compares_every_pair_on_the_same_examples(results):
+    """full predicts as lora does (tied); ia3 gets 40 of 200 wrong (lora better). Pairs are
+    ordered by A's validation F1 (lora 0.76, full 0.74, ia3 0.71, the sweep below)."""
+    attach_predictions(results, "m--lora--tweets", RIGHT)
+    attach_predictions(results, "m--full--tweets", RIGHT)
+    attach_predictions(results, "m--ia3--tweets", wrong_on(40))
+    markdown = report_text(results)
+    rows = verdicts_of(markdown)
+    assert len(rows) == 15  # 6 groups
+    assert rows[0] == ("| m--lora--tweets | m--full--tweets | single runs | "
+                       "+0.0000 [+0.0000, +0.0000] | 1.000 | tied |")
+    # F1 macro of ia3: 0.8 on both classes; McNemar: 40 discordant examples, all one way
+    assert rows[1].startswith("| m--lora--tweets | m--ia3--tweets | single runs | +0.2000 [+0.")
+    assert rows[1].endswith("| 0.000 | better |")
+    assert rows[2] == ("| m--lora--tweets | m--lora-sweep--tweets--aaaa (r=16) | – | – | – | "
+                       "no paired test (no sidecar on the same examples) |")
+    assert rows[5].startswith("| m--full--tweets | m--ia3--tweets | single runs | +0.2000 [")
+    assert "tied with `m--full--tweets` (single runs), better than `m--ia3--tweets` " \
+           "(single runs)." in answer_of(markdown)
+
+
+def test_paired_verdicts_pair_the_first_seed_both_groups_ran(results):
+    """ia3 ran seeds 1 and 2, full seeds 2 and 3: paired on seed 2, where they predict alike
+    (on seed 1 against seed 2 they would differ)."""
+    for method, seeds in (("ia3", (1, 2)), ("full", (2, 3))):
+        base = json.loads((results / f"m--{method}--tweets.json").read_text())
+        (results / f"m--{method}--tweets.json").unlink()
+        for seed in seeds:
+            cell_id = f"m--{method}--tweets--seed{seed}"
+            write_json_atomic(results / f"{cell_id}.json", {
+                **base, "cell_id": cell_id, "seed": seed, "seed_group": f"m--{method}--tweets"})
+            attach_predictions(results, cell_id, RIGHT if seed == 2 else wrong_on(40))
+    rows = verdicts_of(report_text(results))
+    assert ("| m--full--tweets | m--ia3--tweets | seed 2 | +0.0000 [+0.0000, +0.0000] | 1.000 "
+            "| tied |") in rows
+
+
+def test_paired_verdicts_without_sidecars_say_no_test_is_possible(results):
+    markdown = report_text(results)
+    assert "**Paired verdicts**" in markdown
+    assert "No paired test is possible: these records carry no per-example predictions" \
+           in markdown

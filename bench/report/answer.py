@@ -2,28 +2,16 @@
 each statement with the figures it rests on and the statistics it can claim."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from bench.record import CellRecord
 from bench.report.document import Block, Bullets, Heading, Text
 from bench.report.format import NO_INTERVAL, interval, mb, num, signed
 from bench.report.deploy_choice import choose_variants
 from bench.report.groups import MethodGroup
 from bench.report.tables import speedup_text
 from bench.rows import VariantRow
+from bench.report.verdicts import Comparison, compare
 from bench.selection import Candidate, select_best
-
-
-@dataclass
-class Comparison:
-    """A paired test of a candidate against the best method on the same test examples."""
-
-    verdict: str  # better | worse | tied
-    difference: float
-    low: float
-    high: float
-    mcnemar_p: float | None
 
 
 def best_method(groups: list[MethodGroup]) -> tuple[MethodGroup | None, bool]:
@@ -43,43 +31,29 @@ def best_method(groups: list[MethodGroup]) -> tuple[MethodGroup | None, bool]:
     return None, False
 
 
-def paired(best: MethodGroup, other: MethodGroup, folders: dict[str, Path]) -> Comparison | None:
-    """`other` against `best` on the first seed of each, from their predictions sidecars."""
-    a, b = other.records[0], best.records[0]
-    predictions = [load_test_predictions(r, folders) for r in (a, b)]
-    if None in predictions or len(predictions[0][0]) != len(predictions[1][0]) or (
-            predictions[0][0] != predictions[1][0]).any():
-        return None
-    from bench.stats import paired_verdict
-
-    verdict = paired_verdict(predictions[0][0], predictions[0][1], predictions[1][1],
-                             metric="f1_macro", num_classes=predictions[0][1].shape[1])
-    return Comparison(verdict.verdict, verdict.difference, verdict.low, verdict.high,
-                      verdict.mcnemar_p)
+AGAINST_THE_BEST = {"worse": "better than", "better": "worse than", "tied": "tied with"}
 
 
-def load_test_predictions(record: CellRecord, folders: dict[str, Path]):
-    """(labels, class probabilities) on the test split, or None without a sidecar."""
-    if not record.predictions_file or record.cell_id not in folders:
-        return None
-    path = folders[record.cell_id] / record.predictions_file
-    if not path.is_file():
-        return None
-    from bench.predictions import load_predictions
-
-    split = load_predictions(path).get("test")
-    if split is None or split.probs.ndim != 2:
-        return None
-    return split.labels, split.probs
-
-
-def best_line(best: MethodGroup, on_validation: bool) -> str:
+def best_line(best: MethodGroup, on_validation: bool,
+              tests: dict[str, Comparison | None]) -> str:
+    """`tests`: each other group against the best, whose verdicts the line reads the other
+    way round."""
     chosen = (f"chosen on validation F1 {num(best.validation_f1)}" if on_validation
               else "chosen on test F1 (no validation scores in these records)")
     warning = (" Its best epoch was its last: **it may not have converged**."
                if best.may_not_have_converged else "")
+    verdicts = [f"{AGAINST_THE_BEST[t.verdict]} `{name}` ({seeds_against_best(t)})"
+                for name, t in tests.items() if t is not None]
+    paired = f" Paired on the test set: {', '.join(verdicts)}." if verdicts else ""
     return (f"**Best method: {best.method}** (`{best.name}`): test F1 macro {best.f1.text()}, "
-            f"accuracy {best.accuracy.text()}; {chosen}.{warning}")
+            f"accuracy {best.accuracy.text()}; {chosen}.{warning}{paired}")
+
+
+def seeds_against_best(test: Comparison) -> str:
+    """The best's seed first: `test` is the other group against the best."""
+    if test.seed_a == test.seed_b:
+        return test.seeds_text()
+    return f"seed {test.seed_b} against its seed {test.seed_a}"
 
 
 def cost_text(group: MethodGroup) -> str:
@@ -89,11 +63,11 @@ def cost_text(group: MethodGroup) -> str:
 
 
 def cheapest_line(best: MethodGroup, groups: list[MethodGroup],
-                  folders: dict[str, Path]) -> str:
+                  tests: dict[str, Comparison | None]) -> str:
+    """`tests`: each other group against the best (bench/report/verdicts.py)."""
     others = sorted((g for g in groups if g is not best), key=MethodGroup.cost)
     if not others:
         return "No other method ran on this dataset: nothing to compare the cost with."
-    tests = {g.name: paired(best, g, folders) for g in others}
     if all(t is None for t in tests.values()):
         cheapest = others[0] if others[0].cost() < best.cost() else best
         if cheapest is best:
@@ -110,7 +84,7 @@ def cheapest_line(best: MethodGroup, groups: list[MethodGroup],
                 f"(best: {cost_text(best)}).")
     pick, test = cheaper[0], tests[cheaper[0].name]
     p_value = f", McNemar p={test.mcnemar_p:.3f}" if test.mcnemar_p is not None else ""
-    seeds = (" (paired on the first seed of each)"
+    seeds = (f" (paired on {test.seeds_text()})"
              if len(pick.records) > 1 or len(best.records) > 1 else "")
     return (f"**Cheapest method tied with it: {pick.method}** (`{pick.name}`): {cost_text(pick)} "
             f"(best: {cost_text(best)}); test F1 {num(pick.f1.mean)}, paired difference "
@@ -160,7 +134,8 @@ def answer_blocks(dataset: str, groups: list[MethodGroup], variants: list[Varian
     best, on_validation = best_method(groups)
     if best is None:
         return [Heading(3, dataset), Text("No finished cell with test scores.")]
-    items = [best_line(best, on_validation), cheapest_line(best, groups, folders)]
+    tests = {g.name: compare(g, best, folders) for g in groups if g is not best}
+    items = [best_line(best, on_validation, tests), cheapest_line(best, groups, tests)]
     floor = best.first.baseline_f1_macro
     if floor is not None:
         items.append(f"Floor (TF-IDF + logistic regression): test F1 {num(floor)}; the best "

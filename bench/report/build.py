@@ -13,6 +13,7 @@ from bench.report.groups import group_cells
 from bench.report.tables import (before_after_table, deployment_summary_table,
                                  evaluation_table, floor_text, sizes_table, summary_table,
                                  trials_tables)
+from bench.report.verdicts import verdicts_block
 from bench.rows import cell_rows, variant_rows
 
 PLOTS = "plots"  # folder of the PNG files, beside the report
@@ -86,8 +87,12 @@ def build_document(records: list[CellRecord], folders: dict[str, Path],
         document.add(Heading(2, "Results by dataset"))
     for dataset, members, groups, variants in sections:
         rows = cell_rows(members)
-        document.add(Heading(3, dataset), Text(floor_text(rows)), summary_table(groups),
-                     Text("**Before and after fine-tuning** (test split)"),
+        document.add(Heading(3, dataset), Text(floor_text(rows)), summary_table(groups))
+        verdicts = verdicts_block(groups, folders)
+        if verdicts is not None:
+            document.add(Text("**Paired verdicts** (test split, every pair of methods)"),
+                         verdicts)
+        document.add(Text("**Before and after fine-tuning** (test split)"),
                      before_after_table(rows))
         for method, table in trials_tables(rows):
             document.add(Text(f"**Trials of {method}** (ordered by the swept values)"), table)
