@@ -317,3 +317,17 @@ def test_paired_verdicts_without_sidecars_say_no_test_is_possible(results):
     assert "**Paired verdicts**" in markdown
     assert "No paired test is possible: these records carry no per-example predictions" \
            in markdown
+
+
+def test_every_seed_both_groups_ran_is_paired():
+    from types import SimpleNamespace as Run
+
+    from bench.report.verdicts import paired_runs
+
+    def group(*seeds):
+        return Run(records=[Run(seed=s, name=f"run{s}") for s in seeds])
+
+    seeded, other, single = group(1, 2, 3), group(2, 3, 4), group(42)
+    assert [(a.seed, b.seed) for a, b in paired_runs(seeded, other)] == [(2, 2), (3, 3)]
+    assert [(a.seed, b.seed) for a, b in paired_runs(single, seeded)] == [(42, 1), (42, 2), (42, 3)]
+    assert [(a.seed, b.seed) for a, b in paired_runs(seeded, single)] == [(1, 42), (2, 42), (3, 42)]

@@ -31,7 +31,8 @@ def best_method(groups: list[MethodGroup]) -> tuple[MethodGroup | None, bool]:
     return None, False
 
 
-AGAINST_THE_BEST = {"worse": "better than", "better": "worse than", "tied": "tied with"}
+AGAINST_THE_BEST = {"worse": "better than", "better": "worse than", "tied": "tied with",
+                    "mixed": "not told apart, seeds disagreeing, from"}
 
 
 def best_line(best: MethodGroup, on_validation: bool,
@@ -51,6 +52,8 @@ def best_line(best: MethodGroup, on_validation: bool,
 
 def seeds_against_best(test: Comparison) -> str:
     """The best's seed first: `test` is the other group against the best."""
+    if test.pairs > 1:
+        return f"{test.pairs} seed pairs, see the paired verdicts"
     if test.seed_a == test.seed_b:
         return test.seeds_text()
     return f"seed {test.seed_b} against its seed {test.seed_a}"
