@@ -47,6 +47,7 @@ def load_script():
 
 def test_deploy_repro_measures_the_saved_cell_twice(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PEFT_BENCH_SOURCE_COMMIT", "abc1234")  # also outside a git checkout
     Path("repro.toml").write_text(SUITE)
     assert bench_main(["run", "repro.toml"]) == 0
     (cell_id,) = [p.stem for p in (tmp_path / "runs" / "repro").glob("*.json")]
@@ -57,7 +58,7 @@ def test_deploy_repro_measures_the_saved_cell_twice(tmp_path, monkeypatch, capsy
     assert out.index("batch 8:") < out.index("batch 1:") and "run 2 / run 1" in out
     summary = json.loads(Path("out.json").read_text())
     assert summary["settings"]["rounds"] == 6 and summary["settings"]["round_min_calls"] == 1
-    assert summary["git"]["commit"] and summary["versions"]["torch"]
+    assert summary["git"]["commit"] == "abc1234" and summary["versions"]["torch"]
     assert isinstance(summary["cpu"]["flags"]["avx2"], bool) and summary["threads"] == 1
     assert len(summary["machine_load"]) == 2
     for size in ("1", "8"):
