@@ -10,12 +10,12 @@ per example); labels as integers (multi-label: a 0/1 matrix).
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bench.atomic import atomic_file
 
 SUFFIX = ".predictions.npz"
 
@@ -48,17 +48,8 @@ def save_predictions(path: Path, predictions: dict[str, SplitPredictions]) -> No
         arrays[f"{key}/probs"] = np.asarray(split.probs).astype(np.float16)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as handle:
+        handle.write(buffer.getvalue())
 
 
 def load_predictions(path: Path) -> dict[str, SplitPredictions]:

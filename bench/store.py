@@ -1,7 +1,7 @@
 """Result files: <output>/<cell id>.json for finished cells (output: runs/<suite> unless the
 suite or `bench run --output` says otherwise), failed/<cell id>.json for failed ones (kept
-apart, retried on the next run). Written atomically, only when whole, readable like any file
-the user writes (mode 0666 less the umask, not mkstemp's 0600).
+apart, retried on the next run). Written whole or not at all (bench/atomic.py), and only
+once the cell is whole.
 A finished cell's per-example predictions (<cell id>.predictions.npz, bench/predictions.py)
 arrive staged under .staging/ and are moved beside the record just before it is written."""
 from __future__ import annotations
@@ -10,11 +10,11 @@ import json
 import math
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from bench.atomic import atomic_file
 from bench.predictions import sidecar_path
 from bench.record import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, CellRecord
 
@@ -23,27 +23,10 @@ __all__ = ["SCHEMA_VERSION", "ResultStore", "load_records", "read_cell_records",
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Temp file in the same folder + fsync + rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "w") as handle:
-            json.dump(sanitize(data), handle, indent=2, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def current_umask() -> int:
-    """The process's umask (reading it means setting it: set it straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    """Strict JSON, written whole or not at all (bench/atomic.py)."""
+    with atomic_file(path, "w") as handle:
+        json.dump(sanitize(data), handle, indent=2, allow_nan=False)
+        handle.write("\n")
 
 
 def sanitize(value: Any) -> Any:

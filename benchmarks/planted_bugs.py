@@ -58,7 +58,7 @@ BUGS = [
         "        warm_up(calls, budget.warmup_calls)\n",
         "        warm_up(calls, 0)\n",
         "the warm-up calls are timed as the first round's calls"),
-    Bug("non-atomic-write", "bench/store.py",
+    Bug("non-atomic-write", "bench/atomic.py",
         'fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")',
         "fd, tmp = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), str(path)",
         "results written in place: an interrupted write leaves half a file"),

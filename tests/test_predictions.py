@@ -97,3 +97,15 @@ def test_the_store_moves_staged_predictions_beside_a_finished_record(tmp_path):
     staged.write_bytes(b"half")  # a run killed between staging and saving
     store.clean_temp_files()
     assert not staged.exists()
+
+
+def test_a_predictions_file_is_readable_like_any_file_the_user_writes(tmp_path):
+    import os
+
+    from bench.atomic import current_umask
+
+    path = tmp_path / "cell.predictions.npz"
+    save_predictions(path, {"test": SplitPredictions(np.array([0, 1]), np.eye(2))})
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~current_umask()
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left behind
+    assert (load_predictions(path)["test"].labels == [0, 1]).all()
