@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from bench.data import dataset_fingerprint
 from bench.evaluate import compute_metrics
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 from bench.paths import cache_dir
 from bench.stats import intervals_of
 from bench.store import write_json_atomic

@@ -121,7 +121,8 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
     from bench.registry import METHODS
     from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
     from bench.tokenization import tokenize_splits
-    from bench.train import finetune, resolve_device
+    from bench.devices import resolve_device
+    from bench.train import finetune
 
     cfg = TrainingConfig(**cell.training)
     model_spec, data_spec = ModelSpec(**cell.model), DatasetSpec(**cell.dataset)
@@ -134,7 +135,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
         from bench.environment import gpu_check
 
         record["device"]["gpu_check"] = gpu_check()
-    method = METHODS.get(cell.method)
+    method = METHODS.get(cell.method)()
     method.check_available(device)
     params = method.Params(**cell.method_params)
 
@@ -221,7 +222,7 @@ def training_log_dir(artefact_dir: Path) -> Path:
 
 
 def deploy_spec(raw: dict):
-    from bench.deploy import DeploySpec
+    from bench.specs import DeploySpec
 
     return DeploySpec(**raw)
 

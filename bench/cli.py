@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check a suite as `bench run` does before it starts (data, models, "
                          "every key and value), without running anything")
     validate.add_argument("suite", type=Path)
+    validate.add_argument("--skip-models", action="store_true",
+                          help="do not check model sources and adapter target modules (those "
+                               "checks import torch and transformers: seconds)")
 
     commands.add_parser("ls", help="list registered methods, compressions, dataset sources, "
                                    "backends and built-in models")
@@ -130,20 +133,23 @@ def cmd_validate(args, console: Console) -> int:
     """The cell list on stdout, one id a line; the verdict on a line of its own on stderr."""
     from bench.preflight import checked_suite
 
-    suite, cells = checked_suite(args.suite)
+    suite, cells = checked_suite(args.suite, check_models=not args.skip_models)
     for cell in cells:
         sweep = f"  {cell.sweep}" if cell.sweep else ""
         print(f"{cell.id}{sweep}")
     sys.stdout.flush()
-    sys.stderr.write(f"{args.suite}: valid, {len(cells)} cell(s) -> {suite.output_dir}\n")
+    unchecked = " (models not checked)" if args.skip_models else ""
+    sys.stderr.write(f"{args.suite}: valid{unchecked}, {len(cells)} cell(s) -> {suite.output_dir}\n")
     return 0
 
 
 def cmd_ls(args, console: Console) -> int:
-    from bench.models import BUILTIN_MODELS
-    from bench.registry import BACKENDS, COMPRESSIONS, DATASET_SOURCES, METHODS
+    from bench.builtin_models import BUILTIN_MODELS
+    from bench.registry import (BACKENDS, COMPRESSIONS, DATASET_SOURCES, METHODS,
+                                QUANTIZE_RECIPES)
 
     sections = {"methods": METHODS.names(), "compressions": COMPRESSIONS.names(),
+                "quantize recipes": QUANTIZE_RECIPES.names(),
                 "dataset sources": DATASET_SOURCES.names(), "backends": BACKENDS.names(),
                 "built-in models": sorted(BUILTIN_MODELS)}
     for title, names in sections.items():

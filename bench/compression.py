@@ -1,59 +1,15 @@
-"""The compression plugin interface (a `Compression` registered per name in methods/) and
-the cache that runs each chain's PyTorch transforms once per deployment run.
-
-A compression step either changes the fp32 model in PyTorch (`transform`: pruning, QAT
-training), or quantizes it in each backend's own runtime (`quantizer`), or both; bench.deploy
-says how chains of steps run.
-"""
+"""Runs each compression chain's PyTorch transforms once per deployment run (the plugin
+interface, `Compression`, is in bench/plugins.py; bench/deploy.py says how chains run)."""
 from __future__ import annotations
 
 import copy
 import time
-from abc import ABC
-from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn as nn
+from bench.plugins import Compression, CompressionContext
 
-from bench.backends import Quantizer
-
-
-class FineTune(Protocol):
-    """More epochs of the cell's own training on its train split; `overrides` are
-    TrainingConfig fields (e.g. learning_rate)."""
-
-    def __call__(self, model: nn.Module, epochs: float, **overrides: Any) -> nn.Module: ...
-
-
-@dataclass
-class CompressionContext:
-    finetune: FineTune | None
-    example: dict[str, torch.Tensor]  # a real input batch on the model's device, for tracing
-    device: str
-    progress: Callable[[str], None] = lambda text: None
-
-
-class Compression(ABC):
-    """A config class (`Params`) plus the code of one compression step (chain semantics: see
-    bench.deploy)."""
-
-    name: ClassVar[str]
-    Params: ClassVar[type]
-    changes_model: ClassVar[bool] = False  # has a PyTorch `transform`
-    quantizes: ClassVar[bool] = False  # supplies a Quantizer: must end its chain
-
-    def check(self, params: Any, backend: str, device: str, can_finetune: bool) -> None:
-        """Raise VariantSkipped when this step cannot run here, before any work is done."""
-
-    def transform(self, model: nn.Module, params: Any,
-                  context: CompressionContext) -> tuple[nn.Module, dict]:
-        """Change this private fp32 copy of the model in PyTorch (only called when
-        `changes_model`); return the model and what to record about the step."""
-        return model, {}
-
-    def quantizer(self, params: Any, backend: str) -> Quantizer | None:
-        return None
+if TYPE_CHECKING:
+    import torch.nn as nn
 
 
 def make_trainable(model: nn.Module) -> nn.Module:

@@ -4,7 +4,8 @@ evaluate + measure, one record per variant x backend.
 Chain semantics. A variant is a chain of compression names, e.g. ["prune", "int8"]. Every
 step's `transform` runs in PyTorch on an fp32 copy of the model, once per run, shared by all
 backends (pruning, QAT training). The chain's last step may quantize; it does so in each
-backend's own runtime through a `Quantizer`: "int8" is torch.ao dynamic quantization on the
+backend's own runtime through the quantize recipe registered for that (compression, backend)
+pair (bench/registry.py QUANTIZE_RECIPES): "int8" is torch.ao dynamic quantization on the
 torch backend and ONNX Runtime's quantize_dynamic of the exported (possibly pruned) fp32 graph
 on the onnxruntime backend, because models quantized in PyTorch do not export to ONNX.
 
@@ -25,17 +26,17 @@ import sys
 import time
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 import torch.nn as nn
 from datasets import Dataset
 
-from bench.backends import Backend, Batch, Quantizer, to_torch
-from bench.compression import CompressedModels, CompressionContext, FineTune
+from bench.backends import to_torch
+from bench.compression import CompressedModels
 from bench.deploy_timing import (Deployment, Prepared, add_speedups, time_prepared,
                                  timing_summary)
 from bench.errors import VariantSkipped, one_line
@@ -43,67 +44,15 @@ from bench.evaluate import evaluate
 from bench.inference import MODEL_INPUTS, iterate_batches, labels_of, length_order
 from bench.machine_load import LoadProbe
 from bench.measure import apply_threads
-from bench.method import TaskInfo
+from bench.plugins import Backend, Batch, CompressionContext, FineTune, QuantizeStep
 from bench.predictions import SplitPredictions, deploy_key
-from bench.specs import AT_LEAST_ONE, NOT_NEGATIVE
-from bench.speedup import min_rounds
+from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe
+from bench.specs import DeploySpec
+from bench.task import TaskInfo
 from bench.timing_rounds import first_calls
 
 REFERENCE = "fp32"
 COMPARED_METRICS = ("accuracy", "f1_macro", "f1_micro")
-
-
-@dataclass
-class DeploySpec:
-    """The suite's [deploy] table: which variants to build, where to run them, how to measure.
-
-    backends: inference runtimes, in order; the first one's fp32 run is the reference.
-    variants: compression chains (names of [compressions.<name>]); "fp32" always runs first.
-    batch_sizes: fixed batch sizes timed: a latency batch (1) and a throughput batch.
-    sequence_length: every timed batch is real test texts truncated/padded to this length.
-    rounds / warmup_calls / round_min_calls / round_min_duration_s: per batch size, each
-        variant gets `warmup_calls` untimed calls, then `rounds` interleaved rounds in which
-        every variant is timed until both `round_min_calls` calls and `round_min_duration_s`
-        seconds are reached (see bench.timing_rounds); at least 6 rounds, the fewest whose
-        spread gives a 95% interval of a median.
-    threads: intra-op threads for torch and ONNX Runtime alike; None keeps the cell's setting.
-    onnx_tolerance: largest max-abs difference of exported fp32 logits vs PyTorch on real
-        inputs; beyond it the variant fails (an export that changes the model is no result).
-    eval_samples: test rows scored per variant (the first N); None: the whole test split.
-    eval_batch_size: batch size of that scoring (padded to the longest row of each batch).
-    keep_files: keep exported/saved models under the cell's deploy folder (sizes are recorded
-        either way; a MiniLM cell writes about 0.5 GB).
-    """
-
-    backends: list[str] = field(default_factory=lambda: ["torch", "onnxruntime"])
-    variants: list[list[str]] = field(
-        default_factory=lambda: [["int8"], ["prune"], ["prune", "int8"], ["qat"]])
-    batch_sizes: list[int] = field(default_factory=lambda: [1, 32])
-    sequence_length: int = 64
-    rounds: int = 6
-    warmup_calls: int = 10
-    round_min_calls: int = 3
-    round_min_duration_s: float = 0.35
-    threads: int | None = None
-    onnx_tolerance: float = 1e-3
-    eval_samples: int | None = None
-    eval_batch_size: int = 64
-    keep_files: bool = False
-
-    ranges: ClassVar[dict] = {
-        "batch_sizes": AT_LEAST_ONE, "sequence_length": AT_LEAST_ONE, "warmup_calls": NOT_NEGATIVE,
-        "round_min_calls": AT_LEAST_ONE, "round_min_duration_s": NOT_NEGATIVE,
-        "threads": AT_LEAST_ONE, "onnx_tolerance": NOT_NEGATIVE, "eval_samples": AT_LEAST_ONE,
-        "eval_batch_size": AT_LEAST_ONE}
-
-    def field_problems(self) -> list[tuple[str, str]]:
-        problems = [("backends", "expected at least one backend")] if not self.backends else []
-        if any(not chain for chain in self.variants):
-            problems.append(("variants", "expected non-empty chains of compression names"))
-        if self.rounds < min_rounds():
-            problems.append(("rounds", f"expected at least {min_rounds()} (fewer cannot give a "
-                                       f"95% interval of a median), got {self.rounds}"))
-        return problems
 
 
 def variant_name(chain: list[str]) -> str:
@@ -200,15 +149,15 @@ class VariantRunner:
         record = prepared.record
         self.check(chain, backend)
         model, record["compression_info"] = self.models.get(chain)
-        quantizer = self.quantizer(chain, backend.name)
-        if quantizer:
+        quantize = self.quantize_step(chain, backend.name)
+        if quantize:
             info = record["compression_info"]
             record["compression_info"] = {**info, chain[-1]: {**info.get(chain[-1], {}),
-                                                              **quantizer.info}}
+                                                              **quantize.info}}
         start = time.perf_counter()
         predictor = backend.prepare(model, self.inputs.examples,
                                     self.workdir / record["variant"] / backend.name, self.device,
-                                    self.threads, quantizer)
+                                    self.threads, quantize)
         record["timings_s"]["prepare"] = round(time.perf_counter() - start, 3)
         prepared.cold_s = first_calls(predictor, self.inputs.timed)  # before anything else runs it
         prepared.predictor = predictor
@@ -242,17 +191,15 @@ class VariantRunner:
             if compression.quantizes and position != len(chain) - 1:
                 raise VariantSkipped(f"{name} quantizes, so it must end its chain "
                                      f"(got {variant_name(chain)})")
-            compression.check(self.models.params[name], backend.name, self.device,
-                              self.can_finetune)
+            compression.check(self.models.params[name], self.device, self.can_finetune)
+        self.quantize_step(chain, backend.name)  # no recipe for the pair: skipped before any work
 
-    def quantizer(self, chain: list[str], backend: str) -> Quantizer | None:
+    def quantize_step(self, chain: list[str], backend: str) -> QuantizeStep | None:
+        """The chain's quantizing step in `backend`'s runtime (None when nothing quantizes)."""
         last = self.models.compressions[chain[-1]] if chain else None
         if last is None or not last.quantizes:
             return None
-        quantizer = last.quantizer(self.models.params[chain[-1]], backend)
-        if quantizer is None:
-            raise VariantSkipped(f"{last.name} has no recipe for the {backend} backend")
-        return quantizer
+        return quantize_recipe(last.name, backend)(self.models.params[last.name], self.device)
 
 
 def empty_record(chain: list[str], backend: str) -> dict:
@@ -316,8 +263,6 @@ def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Da
                       ) -> Iterator[tuple[list[Prepared], DeployInputs, int]]:
     """Every variant built, cold-called and scored, its predictor alive inside the `with`
     (threads set as the spec says; files removed on leaving unless `keep_files`)."""
-    from bench.registry import BACKENDS, COMPRESSIONS
-
     previous_threads = torch.get_num_threads()
     threads = apply_threads(spec.threads).intra_op
     try:

@@ -9,7 +9,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from bench.backends import Batch, Predictor
+from bench.plugins import Batch, Predictor
 from bench.errors import one_line
 from bench.machine_load import LoadProbe
 from bench.measure import cuda_working_memory

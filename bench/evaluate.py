@@ -10,7 +10,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from bench.errors import CellFailed
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 from bench.predictions import SplitPredictions
 from bench.stats import intervals_of
 

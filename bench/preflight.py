@@ -15,13 +15,15 @@ from bench.errors import BenchInputError, SuiteProblems, problems_of
 from bench.suite import Cell, Suite, parse_suite
 
 
-def checked_suite(path: str | Path, only: list[str] | None = None) -> tuple[Suite, list[Cell]]:
+def checked_suite(path: str | Path, only: list[str] | None = None,
+                  check_models: bool = True) -> tuple[Suite, list[Cell]]:
     """The suite and its cells (those whose id contains one of `only`, if given), or
-    SuiteProblems listing everything wrong with them."""
+    SuiteProblems listing everything wrong with them. `check_models` False skips what needs
+    torch and transformers: model sources and adapter target modules."""
     suite, problems = parse_suite(path)
     cells = select_cells(suite.cells, only) if suite else []
     if suite is not None:
-        problems += Preflight(suite).problems(cells)
+        problems += Preflight(suite, check_models).problems(cells)
         if not cells and not problems:
             problems.append(f"{suite.path}: no cell id contains any of {only}")
     if problems:
@@ -36,8 +38,9 @@ def select_cells(cells: list[Cell], only: list[str] | None) -> list[Cell]:
 class Preflight:
     """Checks each dataset, model and method entry once, however many cells share it."""
 
-    def __init__(self, suite: Suite) -> None:
+    def __init__(self, suite: Suite, check_models: bool = True) -> None:
         self.suite = suite
+        self.check_models = check_models
         self.found: list[str] = []
         self.datasets: set[str] = set()  # keys of the datasets checked
         self.modules: dict[str, list[str] | None] = {}  # model key -> module names
@@ -55,11 +58,11 @@ class Preflight:
             self.found.append(f"{where}: {message}")
 
     def problems(self, cells: list[Cell]) -> list[str]:
-        from bench.train import resolve_device
+        from bench.devices import resolve_device
 
         for cell in cells:
             self.check_dataset(cell)
-            modules = self.model_modules(cell)
+            modules = self.model_modules(cell) if self.check_models else None
             where = self.where(f"methods.{cell.method_entry}")
             try:
                 device = resolve_device(cell.training["device"])
@@ -86,7 +89,7 @@ class Preflight:
     def model_modules(self, cell: Cell) -> list[str] | None:
         """The names of the model's layers (modules without children: what an adapter can
         wrap), from its config on the meta device: no weights are loaded."""
-        from bench.method import TaskInfo
+        from bench.task import TaskInfo
         from bench.models import classifier_skeleton, resolve_model_source
         from bench.specs import ModelSpec
 
@@ -106,7 +109,7 @@ class Preflight:
     def check_method(self, cell: Cell, device: str, modules: list[str] | None) -> None:
         from bench.registry import METHODS
 
-        method = METHODS.get(cell.method)
+        method = METHODS.get(cell.method)()
         method.check_available(device)
         if modules is not None:
             where = self.where(f"methods.{cell.method_entry}")
@@ -115,7 +118,7 @@ class Preflight:
                            for key, message in method.model_problems(params, modules)]
 
     def check_training(self, cell: Cell, device: str) -> None:
-        from bench.train import check_report_to, resolve_precision
+        from bench.devices import check_report_to, resolve_precision
 
         check_report_to(cell.training["report_to"])
         resolve_precision(cell.training["precision"], device)

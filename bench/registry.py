@@ -1,49 +1,48 @@
-"""Name -> plugin registries. Adding a method, dataset source or backend is adding one module.
+"""Name -> plugin registries: fine-tuning methods, compressions, quantize recipes, dataset
+sources and inference backends.
 
-Plugins register themselves at import; `load_plugins()` imports every module of the plugin
-packages so that nothing needs to list them.
+Every plugin is listed here by name with where it lives ("module:attribute"), so that names
+are known without importing anything: `bench ls` and the suite checks read names, and `get`
+imports one plugin module when it is needed. Adding a plugin is one new module plus its line
+here (tests/test_registry.py fails when a plugin module is not listed, or a line points
+nowhere).
 """
 from __future__ import annotations
 
 import difflib
 import importlib
-import pkgutil
-from typing import Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bench.errors import BenchInputError
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from bench.data import DatasetSource
+    from bench.plugins import Backend, Compression, FineTuneMethod, QuantizeRecipe
 
-PLUGIN_PACKAGES = ("methods", "bench.datasets", "bench.backends")
+T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, entries: dict[str, str]) -> None:
         self.kind = kind
-        self._items: dict[str, T] = {}
-
-    def register(self, name: str) -> Callable[[T], T]:
-        def decorator(item: T) -> T:
-            if name in self._items and self._items[name] is not item:
-                raise ValueError(f"{self.kind} {name!r} registered twice")
-            self._items[name] = item
-            return item
-
-        return decorator
-
-    def get(self, name: str) -> T:
-        load_plugins()
-        if name not in self._items:
-            raise BenchInputError(unknown_name_message(self.kind, name, self.names()))
-        return self._items[name]
+        self._entries = entries  # name -> "module:attribute"
 
     def names(self) -> list[str]:
-        load_plugins()
-        return sorted(self._items)
+        return sorted(self._entries)
 
-    def items(self) -> list[tuple[str, T]]:
-        load_plugins()
-        return sorted(self._items.items())
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def location(self, name: str) -> str:
+        return self._entries[name]
+
+    def get(self, name: str) -> T:
+        """The plugin called `name` (importing its module), or BenchInputError naming the
+        known ones."""
+        if name not in self._entries:
+            raise BenchInputError(unknown_name_message(self.kind, name, self.names()))
+        module, attribute = self._entries[name].split(":")
+        return getattr(importlib.import_module(module), attribute)
 
 
 def unknown_name_message(kind: str, name: str, known: list[str]) -> str:
@@ -52,24 +51,52 @@ def unknown_name_message(kind: str, name: str, known: list[str]) -> str:
     return f"unknown {kind} {name!r}{maybe}; known: {', '.join(known) or 'none'}"
 
 
-_loaded = False
+METHODS: Registry[type[FineTuneMethod]] = Registry("method", {
+    "full": "methods.full:FullFineTuning",
+    "ia3": "methods.ia3:IA3",
+    "lora": "methods.lora:LoRA",
+    "qlora": "methods.qlora:QLoRA",
+})
+
+COMPRESSIONS: Registry[type[Compression]] = Registry("compression", {
+    "int8": "methods.quantize:DynamicInt8",
+    "prune": "methods.prune:StructuredPrune",
+    "qat": "methods.qat:QuantizationAwareTraining",
+})
+
+# "<compression>/<backend>": how that compression quantizes in that backend's runtime. A pair
+# not listed is a variant skipped with the reason "no recipe".
+QUANTIZE_RECIPES: Registry[QuantizeRecipe] = Registry("quantize recipe", {
+    "int8/torch": "methods.quantize:torch_recipe",
+    "int8/onnxruntime": "methods.quantize:onnxruntime_recipe",
+    "qat/torch": "methods.qat:torch_recipe",
+    "qat/onnxruntime": "methods.qat:onnxruntime_recipe",
+})
+
+BACKENDS: Registry[type[Backend]] = Registry("backend", {
+    "onnxruntime": "bench.backends.onnxruntime_backend:OnnxRuntimeBackend",
+    "torch": "bench.backends.torch_backend:TorchBackend",
+})
+
+DATASET_SOURCES: Registry[DatasetSource] = Registry("dataset source", {
+    "bbc": "bench.datasets.bbc:load",
+    "csv": "bench.datasets.files:load_csv",
+    "hf": "bench.datasets.hf:load",
+    "jsonl": "bench.datasets.files:load_jsonl",
+    "parquet": "bench.datasets.files:load_parquet",
+    "tweets": "bench.datasets.tweets:load",
+})
 
 
-def load_plugins() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for package_name in PLUGIN_PACKAGES:
-        package = importlib.import_module(package_name)
-        for module in pkgutil.iter_modules(package.__path__):
-            if not module.name.startswith("_"):
-                importlib.import_module(f"{package_name}.{module.name}")
+def quantize_recipe(compression: str, backend: str) -> QuantizeRecipe:
+    """The recipe for the pair, or VariantSkipped saying there is none (and which exist)."""
+    from bench.errors import VariantSkipped
+
+    key = f"{compression}/{backend}"
+    if key not in QUANTIZE_RECIPES:
+        known = [name for name in QUANTIZE_RECIPES.names() if name.startswith(compression + "/")]
+        raise VariantSkipped(f"{compression} has no recipe for the {backend} backend "
+                             f"(it has: {', '.join(known) or 'none'})")
+    return QUANTIZE_RECIPES.get(key)
 
 
-# The registries. Values: see bench/method.py (methods, compressions), bench/data.py (dataset
-# sources) and bench/backends/__init__.py (backends).
-METHODS: Registry = Registry("method")
-COMPRESSIONS: Registry = Registry("compression")
-DATASET_SOURCES: Registry = Registry("dataset source")
-BACKENDS: Registry = Registry("backend")

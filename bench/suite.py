@@ -23,9 +23,9 @@ from typing import Any, Callable, ClassVar, TypeVar
 
 from bench.errors import BenchInputError, SuiteProblems, problems_of
 from bench.registry import BACKENDS, COMPRESSIONS, METHODS, unknown_name_message
-from bench.specs import (NOT_NEGATIVE, POSITIVE, SEED, CompareThresholds, DatasetSpec, ModelSpec,
-                         TrainingConfig, check_type, describe_value, from_mapping,
-                         unknown_key_message)
+from bench.specs import CompareThresholds, DatasetSpec, DeploySpec, ModelSpec, TrainingConfig
+from bench.table_checks import (NOT_NEGATIVE, POSITIVE, SEED, check_type, describe_value,
+                                from_mapping, unknown_key_message)
 
 TOP_LEVEL_KEYS = ("suite", "defaults", "models", "datasets", "methods", "matrix", "deploy",
                   "compressions", "compare")
@@ -279,7 +279,6 @@ class SuiteParser:
         """The [deploy] table and [compressions.<name>] params, validated, as plain dicts."""
         deploy = None
         if "deploy" in self.raw:
-            from bench.deploy import DeploySpec  # heavy imports only for suites that deploy
 
             spec = self.attempt(from_mapping, DeploySpec, self.raw["deploy"], self.where("deploy"))
             if spec is not None and self.attempt(self.check_deploy_names, spec) is not None:

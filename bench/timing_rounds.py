@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, TypeVar
 
-from bench.backends import Batch, Predictor
+from bench.plugins import Batch, Predictor
 from bench.machine_load import LoadProbe
 from bench.measure import Clock, summarise, time_call, time_until
 

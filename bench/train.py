@@ -2,7 +2,6 @@
 kept in memory, early stopping, NaN guard, honest throughput (evaluation time excluded)."""
 from __future__ import annotations
 
-import importlib.util
 import math
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -16,12 +15,13 @@ from datasets import Dataset
 from transformers import (DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments,
                           set_seed)
 
-from bench.errors import BenchInputError, CellFailed
+from bench.devices import resolve_precision
+from bench.errors import CellFailed
 from bench.evaluate import compute_metrics
 from bench.inference import by_length
 from bench.measure import peak_rss_bytes
-from bench.method import TaskInfo
 from bench.specs import TrainingConfig
+from bench.task import TaskInfo
 
 
 @dataclass
@@ -54,45 +54,6 @@ class TrainingReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def resolve_device(requested: str) -> str:
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise BenchInputError("training.device = 'cuda' but no CUDA GPU is available here")
-    return requested
-
-
-REPORTING_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",),
-                      "mlflow": ("mlflow",), "comet_ml": ("comet_ml",)}
-
-
-def package_installed(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
-
-
-def check_report_to(report_to: list[str]) -> None:
-    """Each `training.report_to` integration needs its package: say so before any cell runs."""
-    for name in report_to:
-        packages = REPORTING_PACKAGES.get(name)
-        if packages is None:
-            raise BenchInputError(f"training.report_to: unknown integration {name!r}; expected "
-                                  f"one of: {', '.join(REPORTING_PACKAGES)}")
-        if not any(package_installed(p) for p in packages):
-            raise BenchInputError(f"training.report_to = {name!r} needs the {packages[0]} "
-                                  f"package: pip install {packages[0]}")
-
-
-def resolve_precision(requested: str, device: str) -> str:
-    """auto: bf16 on GPUs that support it, else fp16 on CUDA; fp32 on CPU."""
-    if requested != "auto":
-        if requested in ("fp16", "bf16") and device != "cuda":
-            raise BenchInputError(f"training.precision = {requested!r} needs a CUDA GPU")
-        return requested
-    if device != "cuda":
-        return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
 def collator(tokenizer, padding: str, max_length: int) -> DataCollatorWithPadding:

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--round-min-duration-s", type=float)
     args = parser.parse_args(argv)
 
-    from bench.deploy import DeploySpec
+    from bench.specs import DeploySpec
     from bench.errors import BenchInputError
     from bench.suite import load_suite
 
@@ -78,7 +78,8 @@ def measure_twice(cell, artefacts: Path, spec) -> tuple[list, int]:
     from bench.registry import COMPRESSIONS, METHODS
     from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
     from bench.tokenization import tokenize_splits
-    from bench.train import finetune, resolve_device
+    from bench.devices import resolve_device
+    from bench.train import finetune
 
     cfg = TrainingConfig(**cell.training)
     if cfg.threads:
@@ -88,7 +89,7 @@ def measure_twice(cell, artefacts: Path, spec) -> tuple[list, int]:
     data = prepare_dataset(data_spec, Path(cell.base_dir))
     tokenizer = load_tokenizer(model_spec)
     tokenized = tokenize_splits(data, tokenizer, data_spec.max_length)
-    method = METHODS.get(cell.method)
+    method = METHODS.get(cell.method)()
     model = method.load(model_spec, data.task, method.Params(**cell.method_params), artefacts,
                         device)
     merged = method.merge_for_deployment(model)

@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
     from bench.suite import load_suite
     from bench.tokenization import tokenize_splits
-    from bench.train import finetune, resolve_device
+    from bench.devices import resolve_device
+    from bench.train import finetune
 
     try:
         if args.repeats < 1:
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = load_tokenizer(model_spec)
     tokenized = tokenize_splits(data, tokenizer, max_length)
     lengths = [len(ids) for ids in tokenized["train"]["input_ids"]]
-    method = METHODS.get(cell.method)
+    method = METHODS.get(cell.method)()
 
     def train(padding: str, sampling: str) -> float:
         torch.manual_seed(cfg.seed)

@@ -10,15 +10,18 @@ from __future__ import annotations
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import torch.nn as nn
-from peft import LoraConfig, PeftConfig, PeftModel, TaskType, get_peft_model
-from transformers import PreTrainedModel
+from bench.plugins import FineTuneMethod
+from bench.table_checks import AT_LEAST_ONE, FRACTION, POSITIVE
 
-from bench.method import FineTuneMethod, TaskInfo
-from bench.models import classifier_head_names, load_classifier
-from bench.specs import AT_LEAST_ONE, FRACTION, POSITIVE, ModelSpec
+if TYPE_CHECKING:
+    import torch.nn as nn
+    from peft import LoraConfig, PeftConfig, PeftModel
+    from transformers import PreTrainedModel
+
+    from bench.specs import ModelSpec
+    from bench.task import TaskInfo
 
 
 @dataclass
@@ -57,6 +60,8 @@ def module_matches(name: str, pattern: str) -> bool:
 
 
 def lora_config(params: LoraParams, heads: list[str]) -> LoraConfig:
+    from peft import LoraConfig, TaskType
+
     return LoraConfig(task_type=TaskType.SEQ_CLS, r=params.r, lora_alpha=params.alpha,
                       lora_dropout=params.dropout, bias=params.bias,
                       target_modules=params.target_modules, modules_to_save=heads)
@@ -85,9 +90,15 @@ class AdapterMethod(FineTuneMethod):
         """The peft config for `params`; `heads` are the modules to train and save in full."""
 
     def load_base(self, spec: ModelSpec, task: TaskInfo, params: Any, device: str) -> PreTrainedModel:
+        from bench.models import load_classifier
+
         return load_classifier(spec, task).to(device)
 
     def build(self, spec: ModelSpec, task: TaskInfo, params: Any, device: str) -> PeftModel:
+        from peft import get_peft_model
+
+        from bench.models import classifier_head_names
+
         base = self.load_base(spec, task, params, device)
         return get_peft_model(base, self.adapter_config(params, classifier_head_names(base)))
 
@@ -96,6 +107,8 @@ class AdapterMethod(FineTuneMethod):
 
     def load(self, spec: ModelSpec, task: TaskInfo, params: Any, directory: Path,
              device: str) -> PeftModel:
+        from peft import PeftModel
+
         base = self.load_base(spec, task, params, device)
         return PeftModel.from_pretrained(base, directory).eval()
 

@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch.nn as nn
-from transformers import PreTrainedModel
+from bench.plugins import FineTuneMethod, NoParams
 
-from bench.method import FineTuneMethod, NoParams, TaskInfo
-from bench.models import load_classifier
-from bench.registry import METHODS
-from bench.specs import ModelSpec
+if TYPE_CHECKING:
+    import torch.nn as nn
+    from transformers import PreTrainedModel
+
+    from bench.specs import ModelSpec
+    from bench.task import TaskInfo
 
 
 class FullFineTuning(FineTuneMethod):
     name = "full"
 
     def build(self, spec: ModelSpec, task: TaskInfo, params: NoParams, device: str) -> PreTrainedModel:
+        from bench.models import load_classifier
+
         return load_classifier(spec, task).to(device)
 
     def save(self, model: nn.Module, directory: Path) -> None:
@@ -23,10 +27,9 @@ class FullFineTuning(FineTuneMethod):
 
     def load(self, spec: ModelSpec, task: TaskInfo, params: NoParams, directory: Path,
              device: str) -> PreTrainedModel:
+        from bench.models import load_classifier
+
         return load_classifier(spec, task, checkpoint=directory).to(device).eval()
 
     def merge_for_deployment(self, model: nn.Module) -> nn.Module:
         return model  # nothing to merge: already a plain fp32 model
-
-
-METHODS.register(FullFineTuning.name)(FullFineTuning())

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from peft import IA3Config, TaskType
-
-from bench.registry import METHODS
 from methods._peft_common import AdapterMethod, empty_module_lists
+
+if TYPE_CHECKING:
+    from peft import IA3Config
 
 
 @dataclass
@@ -33,8 +33,8 @@ class IA3(AdapterMethod):
     module_keys: ClassVar[tuple[str, ...]] = ("target_modules", "feedforward_modules")
 
     def adapter_config(self, params: IA3Params, heads: list[str]) -> IA3Config:
+        from peft import IA3Config, TaskType
+
         return IA3Config(task_type=TaskType.SEQ_CLS, target_modules=params.target_modules,
                          feedforward_modules=params.feedforward_modules, modules_to_save=heads)
 
-
-METHODS.register(IA3.name)(IA3())

@@ -1,10 +1,12 @@
 """LoRA: low-rank updates of chosen weight matrices, base frozen, head trained in full."""
 from __future__ import annotations
 
-from peft import LoraConfig
+from typing import TYPE_CHECKING
 
-from bench.registry import METHODS
 from methods._peft_common import AdapterMethod, LoraParams, lora_config
+
+if TYPE_CHECKING:
+    from peft import LoraConfig
 
 
 class LoRA(AdapterMethod):
@@ -14,5 +16,3 @@ class LoRA(AdapterMethod):
     def adapter_config(self, params: LoraParams, heads: list[str]) -> LoraConfig:
         return lora_config(params, heads)
 
-
-METHODS.register(LoRA.name)(LoRA())

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import torch
-import torch.nn as nn
-
-from bench.compression import Compression, CompressionContext, make_trainable
+from bench.compression import make_trainable
 from bench.errors import VariantSkipped
-from bench.registry import COMPRESSIONS
-from bench.specs import AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE
+from bench.plugins import Compression, CompressionContext
+from bench.table_checks import AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE
+
+if TYPE_CHECKING:
+    import torch
+    import torch.nn as nn
 
 
 @dataclass
@@ -39,13 +40,12 @@ class PruneParams:
         return []
 
 
-@COMPRESSIONS.register("prune")
 class StructuredPrune(Compression):
     name = "prune"
     Params = PruneParams
     changes_model = True
 
-    def check(self, params: PruneParams, backend: str, device: str, can_finetune: bool) -> None:
+    def check(self, params: PruneParams, device: str, can_finetune: bool) -> None:
         if params.recovery_epochs > 0 and not can_finetune:
             raise VariantSkipped("compressions.prune.recovery_epochs > 0 needs the cell's "
                                  "training loop, which is not available here")
@@ -69,6 +69,8 @@ class StructuredPrune(Compression):
 
 
 def encoder_layers(model: nn.Module) -> list[nn.Module]:
+    import torch.nn as nn
+
     encoder = getattr(model.base_model, "encoder", None)
     layers = list(getattr(encoder, "layer", []) or [])
     if not layers or not all(isinstance(getattr(getattr(l, "intermediate", None), "dense", None),

@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import torch
-import torch.nn as nn
-
-from bench.backends import Quantizer
-from bench.compression import Compression, CompressionContext, make_trainable
+from bench.compression import make_trainable
 from bench.errors import VariantSkipped
-from bench.registry import COMPRESSIONS
-from bench.specs import POSITIVE
+from bench.plugins import Compression, CompressionContext, QuantizeStep
+from bench.table_checks import POSITIVE
 from methods.quantize import (Int8Params, in_base_model, onnx_int8_info, quantize_onnx,
                              require_linear_layers)
+
+if TYPE_CHECKING:
+    import torch.nn as nn
+
+    from bench.backends.onnxruntime_backend import OnnxFileQuantizer
+    from bench.backends.torch_backend import ModuleQuantizer
 
 
 @dataclass
@@ -39,21 +41,19 @@ class QATParams:
     ranges: ClassVar[dict] = {"epochs": POSITIVE, "learning_rate": POSITIVE}
 
 
-@COMPRESSIONS.register("qat")
 class QuantizationAwareTraining(Compression):
     name = "qat"
     Params = QATParams
     changes_model = True
     quantizes = True
 
-    def check(self, params: QATParams, backend: str, device: str, can_finetune: bool) -> None:
+    def check(self, params: QATParams, device: str, can_finetune: bool) -> None:
         if not can_finetune:
             raise VariantSkipped("qat needs the cell's training loop, which is not available here")
-        if backend not in ("torch", "onnxruntime"):
-            raise VariantSkipped(f"qat has no recipe for the {backend} backend")
 
     def transform(self, model: nn.Module, params: QATParams,
                   context: CompressionContext) -> tuple[nn.Module, dict]:
+        import torch
         from torchao.quantization import quantize_
         from torchao.quantization.qat import IntxFakeQuantizeConfig, QATConfig
 
@@ -71,17 +71,19 @@ class QuantizationAwareTraining(Compression):
                               "trained_as": "int8 per-token asymmetric activations, int8 "
                                             "per-channel weights (torchao fake quantization)"}
 
-    def quantizer(self, params: QATParams, backend: str) -> Quantizer | None:
-        if backend == "torch":
-            return Quantizer(self.name, quantize_torchao, {
-                "recipe": "torchao Int8DynamicActivationInt8WeightConfig (eager)",
-                "weights": "int8 per-channel", "activations": "int8 per-token asymmetric"})
-        if backend == "onnxruntime":
-            int8 = Int8Params(per_channel=True)
-            return Quantizer(self.name, lambda src, dst: quantize_onnx(src, dst, int8),
-                             {**onnx_int8_info(int8), "note": "QAT-trained weights; ONNX Runtime "
-                              "quantizes activations per tensor, training simulated per token"})
-        return None
+
+def torch_recipe(params: QATParams, device: str) -> QuantizeStep[ModuleQuantizer]:
+    return QuantizeStep(QuantizationAwareTraining.name, quantize_torchao, {
+        "recipe": "torchao Int8DynamicActivationInt8WeightConfig (eager)",
+        "weights": "int8 per-channel", "activations": "int8 per-token asymmetric"})
+
+
+def onnxruntime_recipe(params: QATParams, device: str) -> QuantizeStep[OnnxFileQuantizer]:
+    int8 = Int8Params(per_channel=True)
+    return QuantizeStep(QuantizationAwareTraining.name,
+                        lambda source, target: quantize_onnx(source, target, int8),
+                        {**onnx_int8_info(int8), "note": "QAT-trained weights; ONNX Runtime "
+                         "quantizes activations per tensor, training simulated per token"})
 
 
 def quantize_torchao(model: nn.Module) -> nn.Module:

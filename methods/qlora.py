@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from typing import Literal
-
-import torch
-import torch.nn as nn
-from peft import (LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict,
-                  prepare_model_for_kbit_training, set_peft_model_state_dict)
-from transformers import BitsAndBytesConfig, PreTrainedModel
+from typing import TYPE_CHECKING, Literal
 
 from bench.errors import BenchInputError
-from bench.method import TaskInfo
-from bench.models import classifier_head_names, classifier_skeleton, load_classifier
-from bench.registry import METHODS
-from bench.specs import ModelSpec
 from methods._peft_common import AdapterMethod, LoraParams, as_plain_model, lora_config
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+if TYPE_CHECKING:
+    import torch
+    import torch.nn as nn
+    from peft import LoraConfig
+    from transformers import PreTrainedModel
+
+    from bench.specs import ModelSpec
+    from bench.task import TaskInfo
 
 
 @dataclass
@@ -39,11 +36,13 @@ class QLoraParams(LoraParams):
 
 
 def compute_dtype(params: QLoraParams, device: str) -> torch.dtype:
+    import torch
+
     if params.compute_dtype == "auto":
         if device != "cuda":
             return torch.float32
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return DTYPES[params.compute_dtype]
+    return getattr(torch, params.compute_dtype)
 
 
 def keep_4bit_weights_unpacked(model: nn.Module) -> None:
@@ -72,6 +71,11 @@ class QLoRA(AdapterMethod):
                   device: str) -> PreTrainedModel:
         """The 4-bit base, frozen, with its other weights in fp32 (prepare_model_for_kbit_training;
         no gradient checkpointing: these models are small, and it slows every step)."""
+        from peft import prepare_model_for_kbit_training
+        from transformers import BitsAndBytesConfig
+
+        from bench.models import classifier_head_names, classifier_skeleton, load_classifier
+
         quantization = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=params.double_quant,
@@ -90,6 +94,10 @@ class QLoRA(AdapterMethod):
         never trained against and would need the saved adapter folder.) peft cannot merge into
         the 4-bit layers directly without re-quantising the sum, so the adapter is lifted off,
         the bare base dequantised, and the adapter put back and merged."""
+        import torch
+        from peft import (PeftModel, get_peft_model, get_peft_model_state_dict,
+                          set_peft_model_state_dict)
+
         assert isinstance(model, PeftModel)
         config = model.peft_config[model.active_adapter]
         adapter = get_peft_model_state_dict(model)
@@ -99,5 +107,3 @@ class QLoRA(AdapterMethod):
         set_peft_model_state_dict(rebuilt, adapter)
         return as_plain_model(rebuilt.merge_and_unload())
 
-
-METHODS.register(QLoRA.name)(QLoRA())

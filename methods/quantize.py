@@ -13,14 +13,16 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn as nn
-
-from bench.backends import Quantizer
-from bench.compression import Compression
 from bench.errors import VariantSkipped
-from bench.registry import COMPRESSIONS
+from bench.plugins import Compression, QuantizeStep
+
+if TYPE_CHECKING:
+    import torch.nn as nn
+
+    from bench.backends.onnxruntime_backend import OnnxFileQuantizer
+    from bench.backends.torch_backend import ModuleQuantizer
 
 
 @dataclass
@@ -34,33 +36,31 @@ class Int8Params:
     reduce_range: bool = False
 
 
-@COMPRESSIONS.register("int8")
 class DynamicInt8(Compression):
     name = "int8"
     Params = Int8Params
     quantizes = True
 
-    def check(self, params: Int8Params, backend: str, device: str, can_finetune: bool) -> None:
-        if backend == "torch" and device == "cuda":
-            raise VariantSkipped("dynamic int8 in PyTorch runs on CPU only")
-        if backend not in ("torch", "onnxruntime"):
-            raise VariantSkipped(f"int8 has no recipe for the {backend} backend")
 
-    def quantizer(self, params: Int8Params, backend: str) -> Quantizer | None:
-        if backend == "torch":
-            return Quantizer(self.name, lambda model: quantize_torch(model, params.per_channel),
-                             {"recipe": "torch.ao.quantization.quantize_dynamic", "modules":
-                              "nn.Linear", "weights": "qint8 per-channel" if params.per_channel
-                              else "qint8 per-tensor", "activations": "dynamic uint8 per tensor, 7-bit range (fbgemm)"})
-        if backend == "onnxruntime":
-            return Quantizer(self.name, lambda src, dst: quantize_onnx(src, dst, params),
-                             onnx_int8_info(params))
-        return None
+def torch_recipe(params: Int8Params, device: str) -> QuantizeStep[ModuleQuantizer]:
+    if device == "cuda":
+        raise VariantSkipped("dynamic int8 in PyTorch runs on CPU only")
+    return QuantizeStep(DynamicInt8.name, lambda model: quantize_torch(model, params.per_channel), {
+        "recipe": "torch.ao.quantization.quantize_dynamic", "modules": "nn.Linear",
+        "weights": "qint8 per-channel" if params.per_channel else "qint8 per-tensor",
+        "activations": "dynamic uint8 per tensor, 7-bit range (fbgemm)"})
+
+
+def onnxruntime_recipe(params: Int8Params, device: str) -> QuantizeStep[OnnxFileQuantizer]:
+    return QuantizeStep(DynamicInt8.name, lambda source, target: quantize_onnx(source, target, params),
+                        onnx_int8_info(params))
 
 
 def in_base_model(model: nn.Module):
     """A filter for Linear layers of the base model (not the classifier head)."""
     prefix = model.base_model_prefix + "."
+
+    import torch.nn as nn
 
     def keep(module: nn.Module, fqn: str) -> bool:
         return isinstance(module, nn.Linear) and fqn.startswith(prefix)
@@ -79,6 +79,8 @@ def require_linear_layers(model: nn.Module, compression: str) -> None:
 
 def quantize_torch(model: nn.Module, per_channel: bool) -> nn.Module:
     """torch.ao dynamic int8 of every nn.Linear, with its deprecation warnings silenced."""
+    import torch
+    import torch.nn as nn
     from torch.ao.quantization import (default_dynamic_qconfig, per_channel_dynamic_qconfig,
                                        quantize_dynamic)
 

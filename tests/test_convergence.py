@@ -19,7 +19,7 @@ def setup():
 
 def train(setup, **overrides):
     tokenizer, data = setup
-    model = METHODS.get("full").build(SPEC, toy.TASK, METHODS.get("full").Params(), "cpu")
+    model = METHODS.get("full")().build(SPEC, toy.TASK, METHODS.get("full").Params(), "cpu")
     cfg = TrainingConfig(**{"batch_size": 16, "threads": 2, "logging_steps": 1, **overrides})
     return finetune(model, tokenizer, data, cfg, toy.TASK, "cpu", 32)
 

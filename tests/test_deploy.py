@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from bench.cli import main
-from bench.deploy import DeploySpec, deploy_cell
+from bench.deploy import deploy_cell
 from bench.errors import VariantSkipped
 from bench.models import load_classifier, load_tokenizer
-from bench.registry import COMPRESSIONS
-from bench.specs import ModelSpec, TrainingConfig, check_ranges
+from bench.registry import COMPRESSIONS, quantize_recipe
+from bench.specs import DeploySpec, ModelSpec, TrainingConfig
+from bench.table_checks import check_ranges
 from bench.store import load_records
 from bench.train import finetune
 from toy import TASK, splits
@@ -180,15 +181,25 @@ def test_qat_trains_then_converts(deployed):
     assert "int8" in deployed[("qat", "onnxruntime")]["backend_info"]["dtype"]
 
 
-@pytest.mark.parametrize("compression, params, backend, device, message", [
-    ("int8", None, "torch", "cuda", "CPU only"),
-    ("prune", {"recovery_epochs": 1}, "torch", "cpu", "training loop"),
-    ("qat", None, "onnxruntime", "cpu", "training loop"),
+@pytest.mark.parametrize("compression, params, message", [
+    ("prune", {"recovery_epochs": 1}, "training loop"),
+    ("qat", None, "training loop"),
 ])
-def test_compressions_that_do_not_apply_say_why(compression, params, backend, device, message):
+def test_compressions_that_do_not_apply_say_why(compression, params, message):
     kind = COMPRESSIONS.get(compression)
     with pytest.raises(VariantSkipped, match=message):
-        kind().check(kind.Params(**(params or {})), backend, device, can_finetune=False)
+        kind().check(kind.Params(**(params or {})), "cpu", can_finetune=False)
+
+
+def test_a_quantize_recipe_that_cannot_run_here_says_why():
+    with pytest.raises(VariantSkipped, match="CPU only"):
+        quantize_recipe("int8", "torch")(COMPRESSIONS.get("int8").Params(), "cuda")
+
+
+def test_a_pair_without_a_quantize_recipe_is_one_lookup_miss_naming_the_recipes():
+    with pytest.raises(VariantSkipped, match=r"int8 has no recipe for the tensorrt backend "
+                                             r"\(it has: .*int8/onnxruntime, int8/torch"):
+        quantize_recipe("int8", "tensorrt")
 
 
 def test_bad_deploy_settings_are_input_errors():

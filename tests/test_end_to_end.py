@@ -140,7 +140,7 @@ path = "nowhere.csv"
 def test_a_reporting_integration_that_cannot_run_is_bad_input(tmp_path, capsys, monkeypatch,
                                                               report_to, message):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("bench.train.package_installed", lambda name: False)
+    monkeypatch.setattr("bench.devices.package_installed", lambda name: False)
     suite = tmp_path / "report_to.toml"
     suite.write_text(f"""
 [defaults.training]

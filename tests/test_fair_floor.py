@@ -4,7 +4,7 @@ import pytest
 
 from bench.baseline import cached_tfidf_baseline, cut_to_model_view
 from bench.data import PreparedData, Split
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 from bench.models import load_tokenizer
 from bench.specs import ModelSpec
 

@@ -2,7 +2,7 @@
 import pytest
 
 from bench.flops import matmul_parameters, peak_tflops, training_compute
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 from bench.registry import METHODS
 from bench.specs import ModelSpec
 
@@ -11,7 +11,7 @@ SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
 
 
 def build(method: str):
-    registered = METHODS.get(method)
+    registered = METHODS.get(method)()
     return registered.build(SPEC, TASK, registered.Params(), "cpu")
 
 

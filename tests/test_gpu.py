@@ -9,14 +9,15 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bench.deploy import DeploySpec, build_inputs
+from bench.deploy import build_inputs
 from bench.environment import gpu_check
 from bench.measure import cuda_working_memory, summarise
 from bench.models import count_parameters, load_classifier, load_tokenizer
 from bench.registry import BACKENDS, METHODS
-from bench.specs import ModelSpec, TrainingConfig
+from bench.specs import DeploySpec, ModelSpec, TrainingConfig
 from bench.timing_rounds import RoundBudget, bound_call, interleaved_rounds, warm_up
-from bench.train import finetune, resolve_precision
+from bench.devices import resolve_precision
+from bench.train import finetune
 from toy import TASK, splits
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
@@ -42,7 +43,7 @@ def first_and_last_epoch_loss(report) -> tuple[float, float]:
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_mixed_precision_training_on_cuda(method):
     tokenizer = load_tokenizer(SPEC)
-    registered = METHODS.get(method)
+    registered = METHODS.get(method)()
     model = registered.build(SPEC, TASK, registered.Params(), "cuda")
     cfg = CFG if method == "full" else ADAPTER_CFG
     report = finetune(model, tokenizer, splits(tokenizer), cfg, TASK, "cuda", 32)
@@ -59,7 +60,7 @@ def test_qlora_trains_on_4bit_cuda_kernels_and_merges():
     import bitsandbytes as bnb
 
     tokenizer = load_tokenizer(SPEC)
-    qlora = METHODS.get("qlora")
+    qlora = METHODS.get("qlora")()
     model = qlora.build(SPEC, TASK, qlora.Params(), "cuda")
     four_bit = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
     assert four_bit and all(m.weight.device.type == "cuda" and m.weight.dtype == torch.uint8

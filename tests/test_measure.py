@@ -4,7 +4,7 @@ and the machine-load flag. No model and no real clock: every figure here is know
 import numpy as np
 import pytest
 
-from bench.backends import Predictor
+from bench.plugins import Predictor
 from bench.machine_load import BUSY_OTHER_CORES, LoadProbe
 from bench.measure import Footprint, summarise, time_until
 from bench.speedup import NO_DIFFERENCE, median_interval, min_rounds, speedup

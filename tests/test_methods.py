@@ -11,10 +11,11 @@ import torch.nn as nn
 from transformers import PreTrainedModel
 
 from bench.errors import BenchInputError
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 from bench.models import count_parameters, load_tokenizer
 from bench.registry import METHODS
-from bench.specs import ModelSpec, from_mapping
+from bench.specs import ModelSpec
+from bench.table_checks import from_mapping
 from methods._peft_common import LoraParams, lora_config
 
 TASK = TaskInfo(["negative", "neutral", "positive"])
@@ -55,7 +56,7 @@ def trained(request, tmp_path_factory) -> Trained:
     """Build, evaluate first (QLoRA's AVX512-BF16 trap), train 8 AdamW steps, save, reload.
     Everything is measured here so that only the merge test changes the model."""
     method_name, source = request.param
-    method, spec = METHODS.get(method_name), ModelSpec(name=source, source=source)
+    method, spec = METHODS.get(method_name)(), ModelSpec(name=source, source=source)
     batch = dict(load_tokenizer(spec)(TEXTS, padding=True, return_tensors="pt"))
     torch.manual_seed(0)
     model = method.build(spec, TASK, method.Params(), "cpu")
@@ -112,7 +113,7 @@ def test_saved_files_are_safetensors_with_the_head(trained):
 
 
 def test_merged_model_is_plain_fp32_with_the_same_logits(trained):
-    merged = METHODS.get(trained.method).merge_for_deployment(trained.model)
+    merged = METHODS.get(trained.method)().merge_for_deployment(trained.model)
     assert isinstance(merged, PreTrainedModel)
     libraries = {type(m).__module__.split(".")[0] for m in merged.modules()}
     assert libraries <= {"torch", "transformers"}, libraries  # no peft or bitsandbytes layers
@@ -126,8 +127,8 @@ def test_lora_and_qlora_count_the_same_parameters():
     """LoRA r=8 on query/value of tiny-bert (hidden 64, 2 layers) + the 3-class head; the
     4-bit base counts at its real size."""
     spec = ModelSpec(name="b", source="tiny-bert")
-    lora = METHODS.get("lora").build(spec, TASK, LoraParams(), "cpu")
-    qlora = METHODS.get("qlora").build(spec, TASK, METHODS.get("qlora").Params(), "cpu")
+    lora = METHODS.get("lora")().build(spec, TASK, LoraParams(), "cpu")
+    qlora = METHODS.get("qlora")().build(spec, TASK, METHODS.get("qlora").Params(), "cpu")
     expected_trainable = 2 * 2 * (8 * 64 + 64 * 8) + (64 * 3 + 3)
     assert count_parameters(lora)[0] == expected_trainable
     assert count_parameters(qlora) == count_parameters(lora)
@@ -161,7 +162,7 @@ def test_qlora_without_bitsandbytes_says_how_to_install(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "bitsandbytes" else real(name, *a))
     with pytest.raises(BenchInputError, match="pip install bitsandbytes"):
-        METHODS.get("qlora").check_available("cpu")
+        METHODS.get("qlora")().check_available("cpu")
 
 
 @pytest.mark.slow
@@ -169,6 +170,6 @@ def test_qlora_without_bitsandbytes_says_how_to_install(monkeypatch):
 def test_minilm_lora_counts(labels, trainable):
     """LoRA r=8 on query/value: 6 layers x 2 x (8x384 + 384x8) = 73,728, plus the head."""
     task = TaskInfo([str(i) for i in range(labels)])
-    model = METHODS.get("lora").build(ModelSpec(name="m", source="minilm"), task, LoraParams(), "cpu")
+    model = METHODS.get("lora")().build(ModelSpec(name="m", source="minilm"), task, LoraParams(), "cpu")
     counted = count_parameters(model)
     assert counted[0] == trainable and round(counted[1] / 1e6, 2) == 22.79

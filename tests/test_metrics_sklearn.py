@@ -5,7 +5,7 @@ import pytest
 from sklearn import metrics as skm
 
 from bench.evaluate import compute_metrics
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 
 
 def softmax(logits):

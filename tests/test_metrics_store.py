@@ -8,7 +8,7 @@ import pytest
 from bench.baseline import cached_tfidf_baseline, tfidf_baseline
 from bench.data import PreparedData
 from bench.evaluate import compute_metrics
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 from bench.store import ResultStore, load_records, write_json_atomic
 
 THREE = TaskInfo(["neg", "neu", "pos"])

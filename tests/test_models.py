@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, BitsAndBytesConfig, DistilBertConfig
 
 from bench.errors import BenchInputError
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 from bench.models import (classifier_head_names, classifier_skeleton, count_parameters,
                           load_classifier, load_tokenizer, resolve_model_source)
 from bench.specs import ModelSpec

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import bench.backends.onnxruntime_backend as ort_backend
-from bench.deploy import DeploySpec, deploy_cell
+from bench.deploy import deploy_cell
 from bench.models import load_classifier, load_tokenizer
-from bench.specs import ModelSpec
+from bench.specs import DeploySpec, ModelSpec
 from toy import TASK, splits
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")

@@ -6,7 +6,7 @@ from datasets import Dataset
 
 from bench.evaluate import evaluate
 from bench.inference import iterate_batches, labels_of, length_order
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 from bench.models import load_tokenizer
 from bench.predictions import SplitPredictions, load_predictions, save_predictions
 from bench.specs import ModelSpec

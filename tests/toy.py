@@ -1,7 +1,7 @@
 """A toy three-class task whose words give the label away: small models learn it in a few steps."""
 from datasets import Dataset
 
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 
 TASK = TaskInfo(["negative", "neutral", "positive"])
 WORDS = {0: "awful terrible worst hate", 1: "meeting noon bus table", 2: "love great happy best"}

@@ -13,20 +13,21 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from bench.backends import (Backend, Batch, Predictor, Quantizer, device_name, to_torch,
-                            torch_logits)
+from bench.backends import device_name, to_torch, torch_logits
 from bench.environment import installed_versions
 from bench.measure import Footprint, file_size
-from bench.registry import BACKENDS
+from bench.plugins import Backend, Batch, Predictor, QuantizeStep
 
 EXPORTER = "torch.onnx.export(dynamo=True)"
 SINGLE_FILE_LIMIT = 1_800_000_000  # protobuf's 2 GB cap: larger weights go to a .data file
+
+OnnxFileQuantizer = Callable[[Path, Path], None]  # (fp32 .onnx, int8 .onnx): a recipe's step
 
 
 class LogitsOnly(nn.Module):
@@ -49,7 +50,6 @@ class Export:
     max_abs_diff: float
 
 
-@BACKENDS.register("onnxruntime")
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
 
@@ -57,21 +57,22 @@ class OnnxRuntimeBackend(Backend):
         self._exports: dict[int, Export] = {}
 
     def prepare(self, model: nn.Module, examples: list[Batch], workdir: Path, device: str,
-                threads: int, quantizer: Quantizer | None = None) -> Predictor:
+                threads: int, quantize: QuantizeStep[OnnxFileQuantizer] | None = None) -> Predictor:
         exported = self._export_once(model, examples, workdir, device)
         files = [exported.path, *data_files(exported.path)]
         path = exported.path
-        if quantizer:
+        if quantize:
             path = workdir / "model.int8.onnx"
             workdir.mkdir(parents=True, exist_ok=True)
             with quiet_root_logger():
-                quantizer.apply(exported.path, path)
+                quantize.apply(exported.path, path)
             files = [path, *data_files(path)]
         session = make_session(path, device, threads)
         info = session_info(session, device, threads)
-        info["dtype"] = f"int8 weights ({quantizer.name}), float32 elsewhere" if quantizer else "float32"
-        if quantizer:
-            info["quantization"] = {"by": quantizer.name, **quantizer.info}
+        info["dtype"] = (f"int8 weights ({quantize.compression}), float32 elsewhere" if quantize
+                         else "float32")
+        if quantize:
+            info["quantization"] = {"by": quantize.compression, **quantize.info}
         return Predictor(SessionPredictor(session), info,
                          onnx_footprint(path, file_size(files)),
                          onnx_max_abs_diff=exported.max_abs_diff)

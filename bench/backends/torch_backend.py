@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn as nn
 from safetensors.torch import save_model
 
-from bench.backends import Backend, Batch, Predictor, Quantizer, device_name
+from bench.backends import device_name
 from bench.environment import installed_versions
 from bench.errors import VariantSkipped
 from bench.inference import TorchPredictor
 from bench.measure import file_size, module_footprint
-from bench.registry import BACKENDS
+from bench.plugins import Backend, Batch, Predictor, QuantizeStep
+
+ModuleQuantizer = Callable[[nn.Module], nn.Module]  # what a torch quantize recipe's step applies
 
 
-@BACKENDS.register("torch")
 class TorchBackend(Backend):
     name = "torch"
 
@@ -25,16 +27,16 @@ class TorchBackend(Backend):
             raise VariantSkipped("torch on cuda: no CUDA GPU is available here")
 
     def prepare(self, model: nn.Module, examples: list[Batch], workdir: Path, device: str,
-                threads: int, quantizer: Quantizer | None = None) -> Predictor:
-        if quantizer:
-            model = quantizer.apply(copy.deepcopy(model))
+                threads: int, quantize: QuantizeStep[ModuleQuantizer] | None = None) -> Predictor:
+        if quantize:
+            model = quantize.apply(copy.deepcopy(model))
         model = model.to(device).eval()
         path = save(model, workdir)
         info = {"runtime": "torch eager", "device": device, "device_name": device_name(device),
-                "dtype": dtype_of(model, quantizer), "threads": threads,
+                "dtype": dtype_of(model, quantize), "threads": threads,
                 "file": path.name, "versions": installed_versions("torch", "transformers", "torchao")}
-        if quantizer:
-            info["quantization"] = {"by": quantizer.name, **quantizer.info}
+        if quantize:
+            info["quantization"] = {"by": quantize.compression, **quantize.info}
             info["quantized_engine"] = torch.backends.quantized.engine
         return Predictor(TorchPredictor(model, device), info,
                          module_footprint(model, file_size([path])),
@@ -61,6 +63,6 @@ def is_plain(model: nn.Module) -> bool:
                for v in model.state_dict().values())
 
 
-def dtype_of(model: nn.Module, quantizer: Quantizer | None) -> str:
+def dtype_of(model: nn.Module, quantize: QuantizeStep | None) -> str:
     dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-    return f"int8 weights ({quantizer.name}), {dtype} elsewhere" if quantizer else dtype
+    return f"int8 weights ({quantize.compression}), {dtype} elsewhere" if quantize else dtype

