@@ -20,7 +20,7 @@ from typing import Any, Callable
 from sklearn.model_selection import train_test_split
 
 from bench.errors import BenchInputError
-from bench.method import TaskInfo
+from bench.task import TaskInfo
 from bench.registry import DATASET_SOURCES
 from bench.specs import DatasetSpec
 

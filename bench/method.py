@@ -14,16 +14,7 @@ from typing import Any, ClassVar
 import torch.nn as nn
 
 from bench.specs import ModelSpec
-
-
-@dataclass
-class TaskInfo:
-    label_names: list[str]
-    multi_label: bool = False
-
-    @property
-    def num_labels(self) -> int:
-        return len(self.label_names)
+from bench.task import TaskInfo  # defined in bench.task (no torch); re-exported here
 
 
 @dataclass
