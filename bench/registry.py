@@ -67,7 +67,7 @@ def load_plugins() -> None:
                 importlib.import_module(f"{package_name}.{module.name}")
 
 
-# The registries. Values: see bench/method.py (methods, compressions), bench/data.py (dataset
+# The registries. Values: see bench/method.py (methods, compressions), bench/data/ (dataset
 # sources) and bench/backends/__init__.py (backends).
 METHODS: Registry = Registry("method")
 COMPRESSIONS: Registry = Registry("compression")
