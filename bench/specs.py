@@ -32,7 +32,8 @@ class DatasetSpec:
     """Where labelled text comes from and how it is split.
 
     Sizes are counts (int) or fractions of the deduplicated data (float in (0, 1)).
-    `source`: tweets | bbc | csv | jsonl | parquet | hf (see bench/datasets/).
+    `source`: tweets | bbc | rotten_tomatoes | csv | jsonl | parquet | hf (see
+    bench/datasets/).
     """
 
     name: str

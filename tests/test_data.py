@@ -348,6 +348,25 @@ def test_lists_of_labels_contradict_multi_label_false(tmp_path):
         prepare_dataset(spec(source="jsonl", path="ml.jsonl", multi_label=False), tmp_path)
 
 
+# ---------------------------------------------------------------- seams
+
+
+def test_the_data_layer_imports_without_torch():
+    """bench.data and the dataset sources only read and split: importing them (or TaskInfo)
+    must not pull torch, and bench.data's modules must import without a cycle."""
+    import subprocess
+    import sys
+
+    modules = ["bench.data.types", "bench.data.sources", "bench.data.cleaning",
+               "bench.data.splitting", "bench.data.encoding", "bench.data", "bench.task",
+               "bench.datasets.tweets", "bench.datasets.bbc", "bench.datasets.files",
+               "bench.datasets.rotten_tomatoes"]
+    code = (f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
+            "sys.exit('torch' in sys.modules and 'torch imported')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 # ---------------------------------------------------------------- tokenization
 
 
