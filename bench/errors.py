@@ -30,7 +30,16 @@ class VariantSkipped(Exception):
     skipped with this message as its reason."""
 
 
+MESSAGE_LIMIT = 500  # characters of an error kept in a record or a one-line message
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of the message (the reason, not the trace), or the error's type name
+    when it has no message."""
+    lines = str(error).strip().splitlines()
+    return lines[0][:MESSAGE_LIMIT] if lines else type(error).__name__
+
+
 def one_line(error: BaseException) -> str:
     """`Type: first line of the message`, for a record's reason."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0][:500]}" if text else type(error).__name__
+    return f"{type(error).__name__}: {first_line(error)}"

@@ -19,7 +19,7 @@ from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTo
 
 from bench.builtin_models import (BUILT_MODELS, BUILTIN_MODELS, CONFIG_ONLY, WEIGHTS_SEED,
                                   built_model_path, minilm_path)
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, first_line
 from bench.specs import ModelSpec
 from bench.task import TaskInfo
 
@@ -55,7 +55,7 @@ def check_config(spec: ModelSpec, source: str) -> None:
         AutoConfig.from_pretrained(source, revision=spec.revision,
                                    trust_remote_code=spec.trust_remote_code)
     except ValueError as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = first_line(error)
         if "trust_remote_code" in str(error):
             reason += " If you trust it, set trust_remote_code = true for this model."
         raise BenchInputError(f"model {spec.name!r}: transformers cannot use the config of "

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, first_line
 from bench.executors import EventHandler, failed_record, run_cell_process
 from bench.store import ResultStore
 from bench.suite import Cell
@@ -130,8 +130,3 @@ class RayExecutor:
         for ref in refs:
             self.ray.cancel(ref)
         self.ray.wait(refs, num_returns=len(refs), timeout=CANCEL_GRACE_S)
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:300] if text else type(error).__name__

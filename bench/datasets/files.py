@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.data import RawData, existing_file, input_error, raw_from_columns
+from bench.errors import first_line
 from bench.specs import DatasetSpec
 
 
@@ -71,7 +72,3 @@ def load_parquet(spec: DatasetSpec, base_dir: Path) -> RawData:
     except pa.ArrowException as error:
         raise input_error(spec, f"cannot read {path} as parquet: {first_line(error)}") from None
     return raw_from_columns(spec, columns, path)
-
-
-def first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import RawData, canonical_split, input_error, raw_from_columns, resolve_path
+from bench.errors import first_line
 from bench.specs import DatasetSpec
 
 
@@ -48,9 +49,8 @@ def load_any(spec: DatasetSpec, base_dir: Path) -> Any:
             return datasets.load_from_disk(str(local))
         return datasets.load_dataset(str(local) if local.exists() else spec.path, spec.hf_config)
     except (OSError, ValueError) as error:  # not found, offline, no such config
-        message = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise input_error(spec, f"cannot load Hugging Face dataset {spec.path!r}: "
-                                f"{message}") from None
+                                f"{first_line(error)}") from None
 
 
 def named_splits(loaded: Any) -> dict[str | None, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from bench.errors import first_line
 from bench.record.base import Part
 from bench.record.deployment import Deployment, DeploymentTiming
 from bench.record.metrics import Baseline, Evaluation
@@ -25,9 +26,8 @@ class ErrorInfo(Part):
 
     @classmethod
     def from_exception(cls, phase: str, error: BaseException) -> "ErrorInfo":
-        """The first line of the message, at most 500 characters: the reason, not the trace."""
-        text = str(error).strip()
-        return cls(phase, type(error).__name__, text.splitlines()[0][:500] if text else "")
+        """The first line of the message: the reason, not the trace."""
+        return cls(phase, type(error).__name__, first_line(error) if str(error).strip() else "")
 
 
 @dataclass
