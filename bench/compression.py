@@ -11,24 +11,20 @@ import copy
 import time
 from abc import ABC
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import torch
 import torch.nn as nn
 
 from bench.backends import Quantizer
 
-
-class FineTune(Protocol):
-    """More epochs of the cell's own training on its train split; `overrides` are
-    TrainingConfig fields (e.g. learning_rate)."""
-
-    def __call__(self, model: nn.Module, epochs: float, **overrides: Any) -> nn.Module: ...
+if TYPE_CHECKING:
+    from bench.trainer import CellTrainer
 
 
 @dataclass
 class CompressionContext:
-    finetune: FineTune | None
+    trainer: CellTrainer | None  # the cell's training (train_more), None where not available
     example: dict[str, torch.Tensor]  # a real input batch on the model's device, for tracing
     device: str
     progress: Callable[[str], None] = lambda text: None
