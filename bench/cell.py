@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import replace
 from pathlib import Path
 
 from bench.record import now_iso
@@ -120,9 +119,8 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
     from bench.models import count_parameters, load_tokenizer
     from bench.registry import METHODS
     from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
-    from bench.tokenization import tokenize_splits
     from bench.devices import resolve_device
-    from bench.train import finetune
+    from bench.trainer import CellTrainer
 
     cfg = TrainingConfig(**cell.training)
     model_spec, data_spec = ModelSpec(**cell.model), DatasetSpec(**cell.dataset)
@@ -144,8 +142,11 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
     record["data"] = data.info
     record["task"] = {"label_names": data.task.label_names, "multi_label": data.task.multi_label}
     tokenizer = load_tokenizer(model_spec)
-    tokenized = tokenize_splits(data, tokenizer, data_spec.max_length)
-    test = tokenized["test"]
+    trainer = CellTrainer.of_prepared(
+        data, tokenizer, cfg, device, data_spec.max_length,
+        log_dir=training_log_dir(artefact_dir) if cfg.report_to else None,
+        progress=Progress("steps"))
+    tokenized = trainer.data
     orders = {split: length_order(tokenized[split]) for split in ("validation", "test")}
 
     def score(model, split: str = "test", keep: bool = False) -> dict:
@@ -175,9 +176,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
         record["evaluation"]["before"] = score(model)
 
     phases.enter("train")
-    report = finetune(model, tokenizer, tokenized, cfg, data.task, device, data_spec.max_length,
-                      log_dir=training_log_dir(artefact_dir) if cfg.report_to else None,
-                      progress=Progress("steps"))
+    report = trainer.train(model)
     record["training"] = report.to_dict()
     record["training"]["compute"] = training_compute(
         model, report.tokens, report.train_time_s, record["device"]["name"],
@@ -198,17 +197,10 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
 
         phases.enter("deploy")
         merged = method.merge_for_deployment(model)
-
-        def more_training(m, epochs: float, **overrides):
-            finetune(m, tokenizer, tokenized,  # a fixed number of epochs: no early stop
-                     replace(cfg, keep_best=False, early_stopping_patience=None, **overrides),
-                     data.task, device, data_spec.max_length, epochs=epochs)
-            return m
-
         deployment = deploy_cell(
-            merged, tokenizer, data.task, test, spec=deploy_spec(cell.deploy),
+            merged, tokenizer, data.task, tokenized["test"], spec=deploy_spec(cell.deploy),
             compression_params=compression_params(cell.compressions),
-            finetune=more_training, workdir=artefact_dir / "deploy", device=device,
+            trainer=trainer, workdir=artefact_dir / "deploy", device=device,
             progress=deploy_progress(cell.deploy),
             keep_predictions=predictions.__setitem__,
             validation_data=tokenized["validation"])

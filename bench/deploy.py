@@ -28,7 +28,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -44,12 +44,16 @@ from bench.evaluate import evaluate
 from bench.inference import MODEL_INPUTS, iterate_batches, labels_of, length_order
 from bench.machine_load import LoadProbe
 from bench.measure import apply_threads
-from bench.plugins import Backend, Batch, CompressionContext, FineTune, QuantizeStep
+from bench.plugins import Backend, Batch, CompressionContext, QuantizeStep
 from bench.predictions import SplitPredictions, deploy_key
 from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe
 from bench.specs import DeploySpec
 from bench.task import TaskInfo
 from bench.timing_rounds import first_calls
+
+if TYPE_CHECKING:
+    from bench.trainer import CellTrainer
+
 
 REFERENCE = "fp32"
 COMPARED_METRICS = ("accuracy", "f1_macro", "f1_micro")
@@ -234,7 +238,7 @@ def compare_to_reference(records: list[dict], backend: str) -> list[dict]:
 
 def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
                 spec: DeploySpec, compression_params: dict[str, Any],
-                finetune: FineTune | None, workdir: Path, device: str,
+                trainer: CellTrainer | None, workdir: Path, device: str,
                 progress: Callable[[str], None] = lambda s: None,
                 probe: LoadProbe | None = None,
                 keep_predictions: Callable[[str, SplitPredictions], None] = lambda k, p: None,
@@ -242,13 +246,13 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
     """Every variant of `spec` (fp32 first) on every backend: one JSON-ready record each.
 
     `model` is the merged fp32 model (left unchanged); `compression_params` maps a compression
-    name to its Params (absent: defaults); `finetune` trains a model further on the cell's
-    train split (pruning recovery, QAT), None where not available; `keep_predictions` receives
+    name to its Params (absent: defaults); `trainer` trains a model further on the cell's
+    train split (pruning recovery, QAT: `train_more`), None where not available; `keep_predictions` receives
     each variant's per-example predictions (bench/predictions.py keys); with
     `validation_data`, each variant is scored on it too (`validation_metrics`).
     """
     with prepared_variants(model, tokenizer, task, test_data, spec, compression_params,
-                           finetune, workdir, device, progress, keep_predictions,
+                           trainer, workdir, device, progress, keep_predictions,
                            validation_data) as (variants, inputs, threads):
         return measure_prepared(variants, spec, inputs, threads, probe or LoadProbe(), progress)
 
@@ -256,7 +260,7 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
 @contextmanager
 def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
                       spec: DeploySpec, compression_params: dict[str, Any],
-                      finetune: FineTune | None, workdir: Path, device: str,
+                      trainer: CellTrainer | None, workdir: Path, device: str,
                       progress: Callable[[str], None] = lambda s: None,
                       keep_predictions: Callable[[str, SplitPredictions], None] = lambda k, p: None,
                       validation_data: Dataset | None = None
@@ -270,11 +274,11 @@ def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Da
         compressions = {name: COMPRESSIONS.get(name)() for chain in spec.variants for name in chain}
         params = {name: compression_params.get(name) or compression.Params()
                   for name, compression in compressions.items()}
-        context = CompressionContext(finetune, to_torch(inputs.examples[-1], device), device,
+        context = CompressionContext(trainer, to_torch(inputs.examples[-1], device), device,
                                      progress)
         models = CompressedModels(model.eval(), params, context, compressions)
         runner = VariantRunner(spec, task, tokenizer, inputs, models, Path(workdir), device,
-                               threads, finetune is not None, progress, keep_predictions)
+                               threads, trainer is not None, progress, keep_predictions)
         backends = [BACKENDS.get(name)() for name in spec.backends]
         variants = [runner.prepare(chain, backend)
                     for chain in [[], *spec.variants] for backend in backends]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bench.measure import Footprint
     from bench.specs import ModelSpec
     from bench.task import TaskInfo
+    from bench.trainer import CellTrainer
 
 Batch = dict[str, "np.ndarray"]  # a tokenized batch: input_ids, attention_mask[, token_type_ids]
 
@@ -70,16 +71,9 @@ class FineTuneMethod(ABC):
         call `save` first)."""
 
 
-class FineTune(Protocol):
-    """More epochs of the cell's own training on its train split; `overrides` are
-    TrainingConfig fields (e.g. learning_rate)."""
-
-    def __call__(self, model: nn.Module, epochs: float, **overrides: Any) -> nn.Module: ...
-
-
 @dataclass
 class CompressionContext:
-    finetune: FineTune | None
+    trainer: CellTrainer | None  # the cell's training (train_more), None where not available
     example: dict[str, torch.Tensor]  # a real input batch on the model's device, for tracing
     device: str
     progress: Callable[[str], None] = lambda text: None

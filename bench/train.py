@@ -1,26 +1,19 @@
-"""Fine-tuning with transformers.Trainer: dynamic padding, per-epoch evaluation, best weights
-kept in memory, early stopping, NaN guard, honest throughput (evaluation time excluded)."""
+"""The parts of fine-tuning with transformers.Trainer (bench/trainer.py runs it): the training
+report, device and precision resolution, the collator, and the callbacks: best weights kept in
+memory, early stopping, NaN guard, step progress."""
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn as nn
-from datasets import Dataset
-from transformers import (DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments,
-                          set_seed)
+from transformers import DataCollatorWithPadding, TrainerCallback
 
-from bench.devices import resolve_precision
 from bench.errors import CellFailed
 from bench.evaluate import compute_metrics
-from bench.inference import by_length
-from bench.measure import peak_rss_bytes
-from bench.specs import TrainingConfig
 from bench.task import TaskInfo
 
 
@@ -151,75 +144,3 @@ def scalar_metrics(task: TaskInfo):
 
     return compute
 
-
-def finetune(model: nn.Module, tokenizer, data: dict[str, Dataset], cfg: TrainingConfig,
-             task: TaskInfo, device: str, max_length: int, epochs: float | None = None,
-             log_dir: Path | None = None,
-             progress: Callable[[int, int], None] | None = None) -> TrainingReport:
-    """Train `model` in place on data["train"], evaluating on data["validation"] each epoch.
-    `log_dir` keeps what cfg.report_to writes there (TensorBoard events); by default the
-    Trainer's folder is temporary (no checkpoints are saved: KeepBest works in memory)."""
-    set_seed(cfg.seed)
-    precision = resolve_precision(cfg.precision, device)
-    epochs = cfg.epochs if epochs is None else epochs
-    steps_per_epoch = math.ceil(len(data["train"]) / (cfg.batch_size * cfg.gradient_accumulation_steps))
-    total_steps = cfg.max_steps if cfg.max_steps > 0 else math.ceil(steps_per_epoch * epochs)
-    warmup = cfg.warmup_steps or int(cfg.warmup_ratio * total_steps)
-    evaluate_each_epoch = cfg.eval_each_epoch and len(data["validation"]) > 0
-    with tempfile.TemporaryDirectory(prefix="bench-trainer-") as scratch:
-        output_dir = str(log_dir) if log_dir else scratch
-        args = TrainingArguments(
-            output_dir=output_dir, per_device_train_batch_size=cfg.batch_size,
-            per_device_eval_batch_size=cfg.eval_batch_size, learning_rate=cfg.learning_rate,
-            num_train_epochs=epochs, max_steps=cfg.max_steps,
-            gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-            weight_decay=cfg.weight_decay, lr_scheduler_type=cfg.scheduler, warmup_steps=warmup,
-            eval_strategy="epoch" if evaluate_each_epoch else "no", save_strategy="no",
-            logging_steps=cfg.logging_steps, logging_first_step=True, seed=cfg.seed,
-            logging_nan_inf_filter=False,  # the default hides NaN losses from NanGuard
-            report_to=cfg.report_to or "none", bf16=precision == "bf16", fp16=precision == "fp16",
-            train_sampling_strategy=cfg.sampling,
-            use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=True,
-            remove_unused_columns=True)
-        keep_best = KeepBest(model, cfg.metric_for_best)
-        history = ValidationHistory(cfg.metric_for_best, cfg.early_stopping_patience)
-        callbacks = [NanGuard()] + ([keep_best] if cfg.keep_best and evaluate_each_epoch else [])
-        callbacks += [history] if evaluate_each_epoch else []
-        callbacks += [StepProgress(progress)] if progress else []
-        validation = by_length(data["validation"]) if evaluate_each_epoch else None
-        trainer = Trainer(model=model, args=args, train_dataset=data["train"],
-                          eval_dataset=validation,
-                          data_collator=collator(tokenizer, cfg.padding, max_length),
-                          compute_metrics=scalar_metrics(task), callbacks=callbacks)
-        if device == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-        output = trainer.train()
-        keep_best.restore()
-        log_history = trainer.state.log_history
-        epochs_run = float(trainer.state.epoch or 0.0)
-        stopped_early = output.global_step < trainer.state.max_steps
-    model.eval()
-    runtime = output.metrics["train_runtime"]
-    eval_time = sum(entry.get("eval_runtime", 0.0) for entry in log_history)
-    train_time = max(runtime - eval_time, 1e-9)
-    samples = len(data["train"]) * epochs_run if cfg.max_steps <= 0 else (
-        cfg.max_steps * cfg.batch_size * cfg.gradient_accumulation_steps)
-    lengths = [len(ids) for ids in data["train"]["input_ids"]]
-    tokens = round(samples * sum(lengths) / max(len(lengths), 1))
-    return TrainingReport(
-        runtime_s=runtime, eval_time_s=eval_time, train_samples=len(data["train"]), epochs=epochs,
-        steps=output.global_step, samples_per_s=samples / train_time, tokens=tokens,
-        tokens_per_s=tokens / train_time, train_time_s=train_time,
-        steps_per_s=output.global_step / train_time, precision=precision, padding=cfg.padding,
-        sampling=cfg.sampling,
-        best_epoch=history.best_epoch, best_metric=history.best,
-        peak_rss_bytes=peak_rss_bytes(),
-        cuda_max_allocated_bytes=torch.cuda.max_memory_allocated() if device == "cuda" else None,
-        cuda_max_reserved_bytes=torch.cuda.max_memory_reserved() if device == "cuda" else None,
-        log_history=[clean_log(entry) for entry in log_history],
-        early_stopping_patience=cfg.early_stopping_patience,
-        **history.convergence(epochs_run, stopped_early))
-
-
-def clean_log(entry: dict) -> dict:
-    return {k: v for k, v in entry.items() if isinstance(v, (int, float))}

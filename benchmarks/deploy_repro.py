@@ -77,9 +77,8 @@ def measure_twice(cell, artefacts: Path, spec) -> tuple[list, int]:
     from bench.models import load_tokenizer
     from bench.registry import COMPRESSIONS, METHODS
     from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
-    from bench.tokenization import tokenize_splits
     from bench.devices import resolve_device
-    from bench.train import finetune
+    from bench.trainer import CellTrainer
 
     cfg = TrainingConfig(**cell.training)
     if cfg.threads:
@@ -87,23 +86,18 @@ def measure_twice(cell, artefacts: Path, spec) -> tuple[list, int]:
     device = resolve_device(cfg.device)
     model_spec, data_spec = ModelSpec(**cell.model), DatasetSpec(**cell.dataset)
     data = prepare_dataset(data_spec, Path(cell.base_dir))
-    tokenizer = load_tokenizer(model_spec)
-    tokenized = tokenize_splits(data, tokenizer, data_spec.max_length)
+    trainer = CellTrainer.of_prepared(data, load_tokenizer(model_spec), cfg, device,
+                                      data_spec.max_length)
     method = METHODS.get(cell.method)()
     model = method.load(model_spec, data.task, method.Params(**cell.method_params), artefacts,
                         device)
     merged = method.merge_for_deployment(model)
 
-    def more_training(m, epochs: float, **overrides):
-        finetune(m, tokenizer, tokenized, replace(cfg, keep_best=False, **overrides), data.task,
-                 device, data_spec.max_length, epochs=epochs)
-        return m
-
     params = {name: COMPRESSIONS.get(name).Params(**values)
               for name, values in cell.compressions.items()}
     with tempfile.TemporaryDirectory(prefix="deploy-repro-") as workdir, \
-            prepared_variants(merged, tokenizer, data.task, tokenized["test"], spec, params,
-                              more_training, Path(workdir), device,
+            prepared_variants(merged, trainer.tokenizer, data.task, trainer.data["test"], spec,
+                              params, trainer, Path(workdir), device,
                               lambda text: print(f"  {text}", flush=True)) as (variants, inputs,
                                                                                threads):
         runs = [measure_prepared(variants, spec, inputs, threads, LoadProbe()) for _ in range(2)]

@@ -51,9 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     from bench.registry import METHODS
     from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
     from bench.suite import load_suite
-    from bench.tokenization import tokenize_splits
     from bench.devices import resolve_device
-    from bench.train import finetune
+    from bench.trainer import CellTrainer
 
     try:
         if args.repeats < 1:
@@ -73,18 +72,15 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     model_spec = ModelSpec(**cell.model)
-    tokenizer = load_tokenizer(model_spec)
-    tokenized = tokenize_splits(data, tokenizer, max_length)
-    lengths = [len(ids) for ids in tokenized["train"]["input_ids"]]
+    trainer = CellTrainer.of_prepared(data, load_tokenizer(model_spec), cfg, device, max_length)
+    lengths = [len(ids) for ids in trainer.data["train"]["input_ids"]]
     method = METHODS.get(cell.method)()
 
     def train(padding: str, sampling: str) -> float:
         torch.manual_seed(cfg.seed)
         model = method.build(model_spec, data.task, method.Params(**cell.method_params), device)
-        report = finetune(model, tokenizer, tokenized,
-                          replace(cfg, padding=padding, sampling=sampling), data.task, device,
-                          max_length)
-        return report.samples_per_s
+        mode = replace(trainer, config=replace(cfg, padding=padding, sampling=sampling))
+        return mode.train(model).samples_per_s
 
     probe = LoadProbe()
     probe.quiet_check("before")

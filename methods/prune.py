@@ -27,7 +27,7 @@ class PruneParams:
     ffn_ratio: float = 0.3  # fraction of FFN channels removed in every layer
     head_ratio: float = 0.0  # fraction of attention heads removed in every layer
     round_to: int = 8  # keep channel counts multiples of this (fast kernels)
-    recovery_epochs: float = 0  # epochs of the cell's training after pruning (needs finetune)
+    recovery_epochs: float = 0  # epochs of the cell's training after pruning (needs the cell's trainer)
     recovery_learning_rate: float = 5e-5  # full fine-tuning rate: the model is no adapter now
 
     ranges: ClassVar[dict] = {"ffn_ratio": FRACTION, "head_ratio": FRACTION,
@@ -63,8 +63,8 @@ class StructuredPrune(Compression):
                 "config_matches": params.head_ratio == 0, "recovery_epochs": params.recovery_epochs}
         if params.recovery_epochs > 0:
             context.progress(f"prune: recovery training, {params.recovery_epochs} epoch(s)")
-            model = context.finetune(make_trainable(model), params.recovery_epochs,
-                                     learning_rate=params.recovery_learning_rate)
+            model = context.trainer.train_more(make_trainable(model), params.recovery_epochs,
+                                               learning_rate=params.recovery_learning_rate)
         return model.eval(), info
 
 

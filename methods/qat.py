@@ -64,8 +64,8 @@ class QuantizationAwareTraining(Compression):
             weight_config=IntxFakeQuantizeConfig(torch.int8, "per_channel"), step="prepare"),
             filter_fn=in_encoder)
         context.progress(f"qat: fake-quantized training, {params.epochs} epoch(s)")
-        model = context.finetune(make_trainable(model), params.epochs,
-                                 learning_rate=params.learning_rate)
+        model = context.trainer.train_more(make_trainable(model), params.epochs,
+                                           learning_rate=params.learning_rate)
         quantize_(model, QATConfig(step="convert"), filter_fn=in_encoder)
         return model.eval(), {"epochs": params.epochs, "learning_rate": params.learning_rate,
                               "trained_as": "int8 per-token asymmetric activations, int8 "

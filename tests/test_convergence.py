@@ -1,11 +1,12 @@
 """Early stopping and the convergence flags on a tiny model: a learning rate of 0 never
 improves on the first epoch, so the outcome is known in advance."""
+from dataclasses import replace
+
 import pytest
 
 from bench.models import load_tokenizer
 from bench.registry import METHODS
 from bench.specs import ModelSpec, TrainingConfig
-from bench.train import finetune
 import toy
 
 SPEC = ModelSpec(name="b", source="tiny-bert")
@@ -13,15 +14,14 @@ SPEC = ModelSpec(name="b", source="tiny-bert")
 
 @pytest.fixture(scope="module")
 def setup():
-    tokenizer = load_tokenizer(SPEC)
-    return tokenizer, toy.splits(tokenizer, train=32, validation=12, test=12)
+    return toy.trainer(load_tokenizer(SPEC), TrainingConfig(batch_size=16, threads=2,
+                                                            logging_steps=1),
+                       train=32, validation=12, test=12)
 
 
 def train(setup, **overrides):
-    tokenizer, data = setup
     model = METHODS.get("full")().build(SPEC, toy.TASK, METHODS.get("full").Params(), "cpu")
-    cfg = TrainingConfig(**{"batch_size": 16, "threads": 2, "logging_steps": 1, **overrides})
-    return finetune(model, tokenizer, data, cfg, toy.TASK, "cpu", 32)
+    return replace(setup, config=replace(setup.config, **overrides)).train(model)
 
 
 def test_patience_stops_training_once_validation_stops_improving(setup):

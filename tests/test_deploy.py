@@ -16,8 +16,7 @@ from bench.registry import COMPRESSIONS, quantize_recipe
 from bench.specs import DeploySpec, ModelSpec, TrainingConfig
 from bench.table_checks import check_ranges
 from bench.store import load_records
-from bench.train import finetune
-from toy import TASK, splits
+from toy import TASK, splits, trainer
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
 FAST = DeploySpec(variants=[["int8"], ["prune"], ["prune", "int8"], ["qat"], ["int8", "prune"]],
@@ -29,21 +28,16 @@ FAST = DeploySpec(variants=[["int8"], ["prune"], ["prune", "int8"], ["qat"], ["i
 def deployed(tmp_path_factory):
     """A briefly trained tiny BERT through FAST's variants on torch and onnxruntime."""
     tokenizer = load_tokenizer(SPEC)
-    data = splits(tokenizer)
-    cfg = TrainingConfig(epochs=1, batch_size=8, learning_rate=1e-3, logging_steps=2,
-                         eval_each_epoch=False)
+    cell = trainer(tokenizer, TrainingConfig(epochs=1, batch_size=8, learning_rate=1e-3,
+                                             logging_steps=2, eval_each_epoch=False))
+    data = cell.data
     torch.manual_seed(0)
     model = load_classifier(SPEC, TASK)
-    finetune(model, tokenizer, data, cfg, TASK, "cpu", 32)
-
-    def more_training(m, epochs, **overrides):
-        finetune(m, tokenizer, data, replace(cfg, **overrides), TASK, "cpu", 32, epochs=epochs)
-        return m
-
+    cell.train(model)
     params = {"prune": COMPRESSIONS.get("prune").Params(ffn_ratio=0.5, round_to=8),
               "qat": COMPRESSIONS.get("qat").Params(epochs=1, learning_rate=1e-4)}
     workdir = tmp_path_factory.mktemp("deploy")
-    deployment = deploy_cell(model, tokenizer, TASK, data["test"], FAST, params, more_training,
+    deployment = deploy_cell(model, tokenizer, TASK, data["test"], FAST, params, cell,
                              workdir, "cpu", keep_predictions=KEPT.__setitem__,
                              validation_data=data["validation"])
     return {"timing": deployment.timing,

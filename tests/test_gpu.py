@@ -17,8 +17,7 @@ from bench.registry import BACKENDS, METHODS
 from bench.specs import DeploySpec, ModelSpec, TrainingConfig
 from bench.timing_rounds import RoundBudget, bound_call, interleaved_rounds, warm_up
 from bench.devices import resolve_precision
-from bench.train import finetune
-from toy import TASK, splits
+from toy import TASK, splits, trainer
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
 # Adapters on a random tiny BERT need a high rate to move the loss within a few epochs: at
@@ -46,7 +45,7 @@ def test_mixed_precision_training_on_cuda(method):
     registered = METHODS.get(method)()
     model = registered.build(SPEC, TASK, registered.Params(), "cuda")
     cfg = CFG if method == "full" else ADAPTER_CFG
-    report = finetune(model, tokenizer, splits(tokenizer), cfg, TASK, "cuda", 32)
+    report = trainer(tokenizer, cfg, device="cuda").train(model)
     assert report.precision == resolve_precision("auto", "cuda") in ("bf16", "fp16")
     first, last = first_and_last_epoch_loss(report)
     assert last < first
@@ -65,8 +64,7 @@ def test_qlora_trains_on_4bit_cuda_kernels_and_merges():
     four_bit = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
     assert four_bit and all(m.weight.device.type == "cuda" and m.weight.dtype == torch.uint8
                             for m in four_bit)
-    data = splits(tokenizer)
-    report = finetune(model, tokenizer, data, ADAPTER_CFG, TASK, "cuda", 32)
+    report = trainer(tokenizer, ADAPTER_CFG, device="cuda").train(model)
     first, last = first_and_last_epoch_loss(report)
     assert last < first
     batch = tokenizer(["love it", "awful"], return_tensors="pt").to("cuda")

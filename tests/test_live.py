@@ -9,8 +9,7 @@ from bench.cell import deploy_progress
 from bench.live import LiveProgress, RunClock, duration
 from bench.models import load_classifier, load_tokenizer
 from bench.specs import ModelSpec, TrainingConfig
-from bench.train import finetune
-from toy import TASK, splits
+from toy import TASK, trainer
 
 
 def test_the_cell_eta_is_the_rest_of_its_phase_at_the_phase_pace():
@@ -78,7 +77,7 @@ def test_training_reports_its_steps_from_zero_to_the_total():
     spec = ModelSpec(name="tiny", source="tiny-bert")
     tokenizer = load_tokenizer(spec)
     seen = []
-    finetune(load_classifier(spec, TASK), tokenizer, splits(tokenizer),
-             TrainingConfig(epochs=1, batch_size=16, eval_each_epoch=False), TASK, "cpu", 32,
-             progress=lambda done, total: seen.append((done, total)))
+    cell = trainer(tokenizer, TrainingConfig(epochs=1, batch_size=16, eval_each_epoch=False))
+    cell.progress = lambda done, total: seen.append((done, total))
+    cell.train(load_classifier(spec, TASK))
     assert seen[0] == (0, 3) and seen[-1] == (3, 3)

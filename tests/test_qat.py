@@ -3,7 +3,6 @@ Linear layer of the base model is a fake-quantized one (the classifier head is n
 differs from the fp32 layer's by int8 rounding; after conversion the layers are plain again and
 the torch recipe stores int8 weights."""
 import copy
-from dataclasses import replace
 
 import torch
 import torch.nn as nn
@@ -12,9 +11,9 @@ from torchao.quantization.qat import FakeQuantizedLinear
 from bench.deploy import CompressionContext
 from bench.models import load_classifier, load_tokenizer
 from bench.specs import ModelSpec, TrainingConfig
-from bench.train import finetune
+from bench.trainer import CellTrainer
 from methods.qat import QATParams, QuantizationAwareTraining, quantize_torchao
-from toy import TASK, splits
+from toy import TASK, trainer
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
 CFG = TrainingConfig(epochs=1, batch_size=8, learning_rate=1e-3, logging_steps=2,
@@ -28,7 +27,6 @@ def base_linears(model: nn.Module) -> dict[str, nn.Module]:
 
 def test_qat_trains_fake_quantized_and_converts_to_int8_weights():
     tokenizer = load_tokenizer(SPEC)
-    data = splits(tokenizer)
     torch.manual_seed(0)
     model = load_classifier(SPEC, TASK).eval()
     fp32 = copy.deepcopy(model)
@@ -36,7 +34,15 @@ def test_qat_trains_fake_quantized_and_converts_to_int8_weights():
                              padding=True, return_tensors="pt"))
     seen = {}
 
-    def training(m, epochs, **overrides):
+    class Watched(CellTrainer):
+        def train_more(self, m, epochs, learning_rate):
+            watch(m)
+            super().train_more(m, epochs, learning_rate)
+            seen["still_fake"] = isinstance(m.bert.encoder.layer[0].attention.self.query,
+                                            FakeQuantizedLinear)
+            return m
+
+    def watch(m):
         linears = base_linears(m)
         seen["fake"] = sum(isinstance(l, FakeQuantizedLinear) for l in linears.values())
         seen["linears"] = len(linears)
@@ -46,12 +52,8 @@ def test_qat_trains_fake_quantized_and_converts_to_int8_weights():
         with torch.no_grad():
             seen["rounding"] = float((query(x) - fp32.bert.encoder.layer[0].attention.self.query(x))
                                      .abs().max())
-        finetune(m, tokenizer, data, replace(CFG, **overrides), TASK, "cpu", 32, epochs=epochs)
-        seen["still_fake"] = isinstance(m.bert.encoder.layer[0].attention.self.query,
-                                        FakeQuantizedLinear)
-        return m
 
-    context = CompressionContext(training, example, "cpu")
+    context = CompressionContext(Watched(**vars(trainer(tokenizer, CFG))), example, "cpu")
     qat, info = QuantizationAwareTraining().transform(
         model, QATParams(epochs=1, learning_rate=1e-3), context)
 

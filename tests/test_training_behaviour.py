@@ -10,8 +10,8 @@ from bench.evaluate import evaluate
 from bench.inference import TorchPredictor, by_length, iterate_batches, labels_of
 from bench.models import load_classifier, load_tokenizer
 from bench.specs import ModelSpec, TrainingConfig
-from bench.train import KeepBest, finetune
-from toy import TASK, splits
+from bench.train import KeepBest
+from toy import TASK, trainer
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
 CFG = TrainingConfig(epochs=1, batch_size=8, learning_rate=1e-3, logging_steps=1,
@@ -36,44 +36,42 @@ def test_keep_best_restores_the_weights_of_the_best_epoch():
     assert torch.equal(model[1].weight, torch.full_like(model[1].weight, 4.0))
 
 
-def test_finetune_ends_with_the_weights_of_its_best_epoch(monkeypatch):
-    """Through finetune, with validation F1 scripted to peak at epoch 1 of 2: the model it
+def test_training_ends_with_the_weights_of_its_best_epoch(monkeypatch):
+    """Through CellTrainer.train, with validation F1 scripted to peak at epoch 1 of 2: the model it
     returns scores the validation loss that the Trainer logged at epoch 1, not epoch 2's."""
-    import bench.train as train
+    import bench.trainer
 
     scripted = iter([0.9, 0.5])
-    real_metrics = train.scalar_metrics
+    real_metrics = bench.trainer.scalar_metrics
 
     def peaking_early(task):
         compute = real_metrics(task)
         return lambda prediction: {**compute(prediction), "f1_macro": next(scripted)}
 
-    monkeypatch.setattr(train, "scalar_metrics", peaking_early)
+    monkeypatch.setattr(bench.trainer, "scalar_metrics", peaking_early)
     tokenizer = load_tokenizer(SPEC)
-    data = splits(tokenizer)
+    cell = trainer(tokenizer, replace(CFG, epochs=2, eval_each_epoch=True, keep_best=True,
+                                      learning_rate=3e-3))
     torch.manual_seed(0)
     model = load_classifier(SPEC, TASK)
-    cfg = replace(CFG, epochs=2, eval_each_epoch=True, keep_best=True, learning_rate=3e-3)
-    report = finetune(model, tokenizer, data, cfg, TASK, "cpu", 32)
+    report = cell.train(model)
     logged = {e["epoch"]: e["eval_loss"] for e in report.log_history if "eval_loss" in e}
     assert sorted(logged) == [1.0, 2.0] and report.best_epoch == 1.0 and report.best_metric == 0.9
     assert logged[1.0] != pytest.approx(logged[2.0], abs=1e-4)  # the epochs are told apart
-    rows = by_length(data["validation"])
+    rows = by_length(cell.data["validation"])
     again = evaluate(TorchPredictor(model, "cpu"), iterate_batches(rows, tokenizer, 64),
                      labels_of(rows), TASK).metrics
     assert again["loss"] == pytest.approx(logged[1.0], abs=1e-5)
 
 
 def test_gradient_accumulation_halves_the_optimizer_steps():
-    tokenizer = load_tokenizer(SPEC)
-    data = splits(tokenizer, train=48)
+    cell = trainer(load_tokenizer(SPEC), CFG, train=48)
     steps = {}
     for accumulation in (1, 2):
         torch.manual_seed(0)
         model = load_classifier(SPEC, TASK)
-        report = finetune(model, tokenizer, data,
-                          replace(CFG, gradient_accumulation_steps=accumulation),
-                          TASK, "cpu", 32)
+        report = replace(cell, config=replace(CFG, gradient_accumulation_steps=accumulation)
+                         ).train(model)
         steps[accumulation] = report.steps
         assert report.samples_per_s > 0
     assert steps == {1: 6, 2: 3}  # 48 rows / batch 8 = 6 batches

@@ -2,6 +2,7 @@
 from datasets import Dataset
 
 from bench.task import TaskInfo
+from bench.trainer import CellTrainer
 
 TASK = TaskInfo(["negative", "neutral", "positive"])
 WORDS = {0: "awful terrible worst hate", 1: "meeting noon bus table", 2: "love great happy best"}
@@ -21,3 +22,8 @@ def tokenized(tokenizer, n: int) -> Dataset:
 def splits(tokenizer, train: int = 48, validation: int = 12, test: int = 24) -> dict[str, Dataset]:
     return {"train": tokenized(tokenizer, train), "validation": tokenized(tokenizer, validation),
             "test": tokenized(tokenizer, test)}
+
+
+def trainer(tokenizer, config, device: str = "cpu", **sizes) -> CellTrainer:
+    """The toy task's cell trainer (splits of `sizes`, see `splits`), truncating at 32 tokens."""
+    return CellTrainer(tokenizer, splits(tokenizer, **sizes), config, TASK, device, 32)
