@@ -1,0 +1,121 @@
+"""A method entry's `sweep`: the value combinations its cells run, by grid or by random search.
+
+Grid (the default): every key lists its values; one cell per combination.
+Random search: `search = "random"`, `trials = N` and optionally `search_seed` (default 0);
+each key is a list (a uniform choice), `{ uniform = [low, high] }` or
+`{ log_uniform = [low, high] }` (learning rates). Draws are made trial by trial, key by key in
+sorted order, from numpy's generator seeded with `search_seed`, and rounded to 4 significant
+digits: the same suite always gives the same trials, and raising `trials` keeps the earlier
+ones (so their cells resume instead of rerunning).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bench.errors import BenchInputError, SuiteProblems
+from bench.table_checks import describe_value
+
+CONTROL_KEYS = ("search", "trials", "search_seed")
+DISTRIBUTIONS = ("uniform", "log_uniform")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    kind: str  # "uniform" or "log_uniform"
+    low: float
+    high: float
+
+    def draw(self, generator: np.random.Generator) -> float:
+        if self.kind == "log_uniform":
+            value = math.exp(generator.uniform(math.log(self.low), math.log(self.high)))
+        else:
+            value = generator.uniform(self.low, self.high)
+        return float(f"{value:.4g}")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What a `sweep` table asks for, checked: `axes` maps each swept key to its list of
+    values (grid, or choices of a random search) or its Distribution."""
+
+    axes: dict[str, list | Distribution]
+    random_trials: int | None = None  # None: grid
+    search_seed: int = 0
+
+    def combinations(self) -> list[dict[str, Any]]:
+        """The swept values of each cell, in a stable order."""
+        if self.random_trials is None:
+            return [dict(zip(self.axes, values))
+                    for values in itertools.product(*self.axes.values())]
+        generator = np.random.default_rng(self.search_seed)
+        trials = []
+        for _ in range(self.random_trials):
+            trial = {}
+            for key in sorted(self.axes):
+                axis = self.axes[key]
+                trial[key] = (axis.draw(generator) if isinstance(axis, Distribution)
+                              else axis[int(generator.integers(len(axis)))])
+            trials.append({key: trial[key] for key in self.axes})
+        return trials
+
+    def bounds(self) -> dict[str, list]:
+        """Every value a key can take at its extremes (list items, distribution ends): what
+        the suite checks against the key's type and range."""
+        return {key: [axis.low, axis.high] if isinstance(axis, Distribution) else axis
+                for key, axis in self.axes.items()}
+
+
+def parse_sweep(table: Any, where: str) -> Sweep:
+    """The sweep of `table`, or SuiteProblems naming each bad key (`where` is the entry)."""
+    if not isinstance(table, dict):
+        raise BenchInputError(f"{where}.sweep: expected a table, got {describe_value(table)}")
+    problems: list[str] = []
+    search = table.get("search", "grid")
+    if search not in ("grid", "random"):
+        problems.append(f"{where}.sweep.search: expected 'grid' or 'random', got {search!r}")
+    trials, seed = table.get("trials"), table.get("search_seed", 0)
+    if search == "random":
+        if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
+            problems.append(f"{where}.sweep.trials: expected an integer >= 1 for a random "
+                            f"search, got {trials!r}")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            problems.append(f"{where}.sweep.search_seed: expected an integer >= 0, got {seed!r}")
+    elif "trials" in table or "search_seed" in table:
+        problems.append(f"{where}.sweep: trials and search_seed need search = \"random\"")
+    axes: dict[str, list | Distribution] = {}
+    for key, value in table.items():
+        if key in CONTROL_KEYS:
+            continue
+        try:
+            axes[key] = parse_axis(value, search == "random", f"{where}.sweep.{key}")
+        except BenchInputError as error:
+            problems.append(str(error))
+    if problems:
+        raise SuiteProblems(problems)
+    return Sweep(axes, trials if search == "random" else None, seed)
+
+
+def parse_axis(value: Any, random: bool, where: str) -> list | Distribution:
+    if isinstance(value, list) and value:
+        return value
+    if isinstance(value, dict) and random:
+        if len(value) != 1 or next(iter(value)) not in DISTRIBUTIONS:
+            raise BenchInputError(f"{where}: expected one of {{ uniform = [low, high] }} or "
+                                  f"{{ log_uniform = [low, high] }}, got {value!r}")
+        kind, ends = next(iter(value.items()))
+        if not (isinstance(ends, list) and len(ends) == 2 and all(
+                isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e)
+                for e in ends) and ends[0] < ends[1]):
+            raise BenchInputError(f"{where}.{kind}: expected [low, high] with low < high, "
+                                  f"got {ends!r}")
+        if kind == "log_uniform" and ends[0] <= 0:
+            raise BenchInputError(f"{where}.log_uniform: expected low > 0, got {ends[0]!r}")
+        return Distribution(kind, float(ends[0]), float(ends[1]))
+    expected = ("a non-empty list of values or a distribution table" if random
+                else "a non-empty list of values")
+    raise BenchInputError(f"{where}: expected {expected}, got {describe_value(value)}")
