@@ -115,8 +115,70 @@ def test_a_model_type_without_fusions_is_skipped_with_the_reason():
         fused_backend.optimizer_settings(t5)
 
 
-@pytest.mark.parametrize("name", ["onnxruntime-fused"])
+# --------------------------------------------------------------------------- openvino
+
+@pytest.fixture(scope="module")
+def openvino(tiny, tmp_path_factory):
+    backend = BACKENDS.get("openvino")()
+    workdir = tmp_path_factory.mktemp("openvino")
+    fp32 = backend.prepare(tiny.model, tiny.examples, workdir, "cpu", 1)
+    step = quantize_recipe("int8", "openvino")(COMPRESSIONS.get("int8").Params(), "cpu")
+    int8 = backend.prepare(tiny.model, tiny.examples, workdir, "cpu", 1, step)
+    return SimpleNamespace(fp32=fp32, int8=int8)
+
+
+def test_openvino_matches_pytorch_at_several_shapes_in_f32(tiny, openvino):
+    assert openvino.fp32.onnx_max_abs_diff < 1e-4
+    assert openvino.fp32.onnx_max_abs_diff == pytest.approx(
+        largest_diff(tiny.model, openvino.fp32, tiny.examples), abs=1e-7)
+    assert largest_diff(tiny.model, openvino.fp32, [tiny.other]) < 1e-4
+    info = openvino.fp32.info
+    assert info["inference_precision_hint"] == "f32" and info["dtype"] == "float32"
+    assert info["inference_num_threads"] == 1 and info["performance_hint"] == "LATENCY"
+    assert info["execution_devices"] == ["CPU"] and "openvino" in info["versions"]
+    assert openvino.fp32.file_bytes > 0
+
+
+def test_openvino_int8_is_calibrated_on_the_examples_and_agrees_with_fp32(tiny, openvino):
+    quantization = openvino.int8.info["quantization"]
+    assert quantization["by"] == "int8" and quantization["recipe"].startswith("nncf.quantize")
+    assert quantization["calibration_size"] == "2 batches, 12 rows"
+    assert openvino.int8.file_bytes < openvino.fp32.file_bytes / 2
+    assert agreement(openvino.int8(tiny.rows), openvino.fp32(tiny.rows)) >= 0.75
+
+
+def test_openvino_has_no_recipe_for_what_nncf_does_not_do():
+    params = COMPRESSIONS.get("int8").Params(per_channel=False)
+    with pytest.raises(VariantSkipped, match="per channel"):
+        quantize_recipe("int8", "openvino")(params, "cpu")
+    with pytest.raises(VariantSkipped, match="qat has no recipe for the openvino backend"):
+        quantize_recipe("qat", "openvino")
+
+
+@pytest.mark.parametrize("name", ["onnxruntime-fused", "openvino"])
 def test_the_cpu_backends_skip_cuda_with_the_reason(name):
     with pytest.raises(VariantSkipped, match="CPU only"):
         BACKENDS.get(name)().check("cuda")
     BACKENDS.get(name)().check("cpu")
+
+
+def test_deploy_runs_fp32_and_int8_on_the_new_backends(tmp_path):
+    from bench.deploy import deploy_cell
+
+    tokenizer = load_tokenizer(SPEC)
+    torch.manual_seed(0)
+    model = load_classifier(SPEC, TASK)
+    spec = DeploySpec(backends=["torch", "onnxruntime-fused", "openvino"], variants=[["int8"]],
+                      batch_sizes=[1], sequence_length=16, warmup_calls=0, rounds=6,
+                      round_min_calls=1, round_min_duration_s=0.0)
+    deployment = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
+                             tmp_path, "cpu")
+    by_key = {(r["variant"], r["backend"]): r for r in deployment.variants}
+    assert {r["status"] for r in by_key.values()} == {"ok"}, \
+        {k: r["reason"] for k, r in by_key.items()}
+    for backend in ("onnxruntime-fused", "openvino"):
+        for variant in ("fp32", "int8"):
+            record = by_key[(variant, backend)]
+            assert record["onnx_max_abs_diff"] < 1e-4 and record["speedup"] is not None
+            assert record["footprint"]["file_bytes"] > 0
+        assert by_key[("int8", backend)]["compression_info"]["int8"]["recipe"]
