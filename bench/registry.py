@@ -69,12 +69,17 @@ COMPRESSIONS: Registry[type[Compression]] = Registry("compression", {
 QUANTIZE_RECIPES: Registry[QuantizeRecipe] = Registry("quantize recipe", {
     "int8/torch": "methods.quantize:torch_recipe",
     "int8/onnxruntime": "methods.quantize:onnxruntime_recipe",
+    "int8/onnxruntime-fused": "methods.quantize:onnxruntime_recipe",  # typed fused file
+    "int8/openvino": "bench.backends.openvino_backend:int8_recipe",  # NNCF, calibrated
     "qat/torch": "methods.qat:torch_recipe",
     "qat/onnxruntime": "methods.qat:onnxruntime_recipe",
+    "qat/onnxruntime-fused": "methods.qat:onnxruntime_recipe",
 })
 
 BACKENDS: Registry[type[Backend]] = Registry("backend", {
     "onnxruntime": "bench.backends.onnxruntime_backend:OnnxRuntimeBackend",
+    "onnxruntime-fused": "bench.backends.onnxruntime_fused:OnnxRuntimeFusedBackend",
+    "openvino": "bench.backends.openvino_backend:OpenVinoBackend",
     "torch": "bench.backends.torch_backend:TorchBackend",
 })
 
