@@ -204,6 +204,8 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
             progress=deploy_progress(cell.deploy),
             keep_predictions=predictions.__setitem__,
             validation_data=tokenized["validation"])
+        for variant in deployment.variants:  # False: the unmerged PeftModel was deployed
+            variant["merged"] = method.merges   # (prompt/prefix tuning's virtual tokens)
         record["deployment"] = deployment.variants
         record["deployment_timing"] = deployment.timing
 
