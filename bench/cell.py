@@ -176,7 +176,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
         record["evaluation"]["before"] = score(model)
 
     phases.enter("train")
-    report = trainer.train(model)
+    report = trainer.train(model, method)
     record["training"] = report.to_dict()
     record["training"]["compute"] = training_compute(
         model, report.tokens, report.train_time_s, record["device"]["name"],

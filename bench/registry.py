@@ -52,6 +52,7 @@ def unknown_name_message(kind: str, name: str, known: list[str]) -> str:
 
 
 METHODS: Registry[type[FineTuneMethod]] = Registry("method", {
+    "adalora": "methods.adalora:AdaLoRA",
     "bitfit": "methods.bitfit:BitFit",
     "dora": "methods.dora:DoRA",
     "full": "methods.full:FullFineTuning",

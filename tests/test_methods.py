@@ -32,7 +32,8 @@ CASES = [("full", "tiny-bert", {}), ("lora", "tiny-bert", {}), ("lora", "tiny-gp
          ("lokr", "tiny-bert", {}), ("vera", "tiny-bert", {}), ("vera", "tiny-gpt2", {}),
          ("oft", "tiny-bert", {}), ("prompt_tuning", "tiny-bert", {}),
          ("prefix_tuning", "tiny-bert", {}), ("prefix_tuning", "tiny-gpt2", {}),
-         ("bitfit", "tiny-bert", {}), ("bitfit", "tiny-gpt2", {})]
+         ("bitfit", "tiny-bert", {}), ("bitfit", "tiny-gpt2", {}),
+         ("adalora", "tiny-bert", {}), ("adalora", "tiny-gpt2", {})]
 
 
 def case_id(case) -> str:
