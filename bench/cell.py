@@ -176,7 +176,7 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
         record["evaluation"]["before"] = score(model)
 
     phases.enter("train")
-    report = trainer.train(model)
+    report = trainer.train(model, method)
     record["training"] = report.to_dict()
     record["training"]["compute"] = training_compute(
         model, report.tokens, report.train_time_s, record["device"]["name"],
@@ -204,6 +204,8 @@ def run_cell(cell, artefact_dir: Path, record: dict, phases: Phases,
             progress=deploy_progress(cell.deploy),
             keep_predictions=predictions.__setitem__,
             validation_data=tokenized["validation"])
+        for variant in deployment.variants:  # False: the unmerged PeftModel was deployed
+            variant["merged"] = method.merges   # (prompt/prefix tuning's virtual tokens)
         record["deployment"] = deployment.variants
         record["deployment_timing"] = deployment.timing
 

@@ -43,13 +43,24 @@ class FineTuneMethod(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[type] = NoParams
+    # False: `merge_for_deployment` cannot fold what was trained into plain weights (virtual
+    # tokens of prompt and prefix tuning) and returns the PeftModel itself, in eval mode and
+    # fp32; deployment records say so ("merged": false)
+    merges: ClassVar[bool] = True
 
     def check_available(self, device: str) -> None:
         """Raise BenchInputError when this method cannot run here (e.g. a missing package)."""
 
-    def model_problems(self, params: Any, module_names: list[str]) -> list[tuple[str, str]]:
+    def training_callbacks(self, model: nn.Module, total_steps: int) -> list:
+        """transformers TrainerCallbacks the training of `model` needs (AdaLoRA reallocates its
+        ranks after each optimizer step); `total_steps` is the number of optimizer steps."""
+        return []
+
+    def model_problems(self, params: Any, module_names: list[str],
+                       module_types: dict[str, str] | None = None) -> list[tuple[str, str]]:
         """(key, what is wrong) for parameters that do not fit the model, whose module names
-        (from a weightless skeleton) are given: checked before any cell runs."""
+        (from a weightless skeleton) are given, with their class names where known (e.g.
+        "Linear", GPT-2's "Conv1D"): checked before any cell runs."""
         return []
 
     @abstractmethod
@@ -68,7 +79,7 @@ class FineTuneMethod(ABC):
     @abstractmethod
     def merge_for_deployment(self, model: nn.Module) -> nn.Module:
         """A plain fp32 transformers model with the adapter folded in (may change `model`:
-        call `save` first)."""
+        call `save` first); where the method does not `merge`, the fp32 model as trained."""
 
 
 @dataclass

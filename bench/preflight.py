@@ -43,7 +43,7 @@ class Preflight:
         self.check_models = check_models
         self.found: list[str] = []
         self.datasets: set[str] = set()  # keys of the datasets checked
-        self.modules: dict[str, list[str] | None] = {}  # model key -> module names
+        self.modules: dict[str, dict[str, str] | None] = {}  # model key -> {name: class name}
 
     def where(self, table: str) -> str:
         return f"{self.suite.path} [{table}]"
@@ -86,9 +86,10 @@ class Preflight:
             except Exception as error:  # noqa: BLE001: unreadable files, bad encodings...
                 self.report(self.where(f"datasets.{name}"), error, f"dataset {name!r}: ")
 
-    def model_modules(self, cell: Cell) -> list[str] | None:
+    def model_modules(self, cell: Cell) -> dict[str, str] | None:
         """The names of the model's layers (modules without children: what an adapter can
-        wrap), from its config on the meta device: no weights are loaded."""
+        wrap) with their class names, from its config on the meta device: no weights are
+        loaded."""
         from bench.task import TaskInfo
         from bench.models import classifier_skeleton, resolve_model_source
         from bench.specs import ModelSpec
@@ -99,14 +100,15 @@ class Preflight:
             try:
                 resolve_model_source(spec)
                 skeleton = classifier_skeleton(spec, TaskInfo(["a", "b"]))
-                self.modules[key] = [name for name, module in skeleton.named_modules()
-                                     if not any(True for _ in module.children())]
+                self.modules[key] = {name: type(module).__name__
+                                     for name, module in skeleton.named_modules()
+                                     if not any(True for _ in module.children())}
             except Exception as error:  # noqa: BLE001
                 self.report(self.where(f"models.{spec.name}"), error, f"model {spec.name!r}: ")
                 self.modules[key] = None
         return self.modules[key]
 
-    def check_method(self, cell: Cell, device: str, modules: list[str] | None) -> None:
+    def check_method(self, cell: Cell, device: str, modules: dict[str, str] | None) -> None:
         from bench.registry import METHODS
 
         method = METHODS.get(cell.method)()
@@ -115,7 +117,8 @@ class Preflight:
             where = self.where(f"methods.{cell.method_entry}")
             params = method.Params(**cell.method_params)
             self.found += [f"{where}.{key}: {message}"
-                           for key, message in method.model_problems(params, modules)]
+                           for key, message in method.model_problems(
+                               params, list(modules), module_types=modules)]
 
     def check_training(self, cell: Cell, device: str) -> None:
         from bench.devices import check_report_to, resolve_precision

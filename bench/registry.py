@@ -52,10 +52,19 @@ def unknown_name_message(kind: str, name: str, known: list[str]) -> str:
 
 
 METHODS: Registry[type[FineTuneMethod]] = Registry("method", {
+    "adalora": "methods.adalora:AdaLoRA",
+    "bitfit": "methods.bitfit:BitFit",
+    "dora": "methods.dora:DoRA",
     "full": "methods.full:FullFineTuning",
     "ia3": "methods.ia3:IA3",
+    "loha": "methods.loha:LoHa",
+    "lokr": "methods.lokr:LoKr",
     "lora": "methods.lora:LoRA",
+    "oft": "methods.oft:OFT",
+    "prefix_tuning": "methods.prefix_tuning:PrefixTuning",
+    "prompt_tuning": "methods.prompt_tuning:PromptTuning",
     "qlora": "methods.qlora:QLoRA",
+    "vera": "methods.vera:VeRA",
 })
 
 COMPRESSIONS: Registry[type[Compression]] = Registry("compression", {

@@ -21,6 +21,7 @@ from transformers import Trainer, TrainingArguments, set_seed
 
 from bench.data import PreparedData
 from bench.devices import resolve_precision
+from bench.plugins import FineTuneMethod
 from bench.inference import by_length
 from bench.measure import peak_rss_bytes
 from bench.specs import TrainingConfig
@@ -56,9 +57,11 @@ class CellTrainer:
         return cls(tokenizer, tokenize_splits(prepared, tokenizer, max_length), config,
                    prepared.task, device, max_length, log_dir, progress)
 
-    def train(self, model: nn.Module) -> TrainingReport:
-        """The cell's fine-tuning of `model`, in place, as its configuration says."""
-        return self._run(model, self.config, self.config.epochs, self.log_dir, self.progress)
+    def train(self, model: nn.Module, method: FineTuneMethod | None = None) -> TrainingReport:
+        """The cell's fine-tuning of `model`, in place, as its configuration says, with the
+        training callbacks `method` asks for (AdaLoRA's rank allocation)."""
+        return self._run(model, self.config, self.config.epochs, self.log_dir, self.progress,
+                         method)
 
     def train_more(self, model: nn.Module, epochs: float, learning_rate: float) -> nn.Module:
         """`epochs` more epochs of the cell's training at `learning_rate`, all of them run (no
@@ -69,7 +72,8 @@ class CellTrainer:
         return model
 
     def _run(self, model: nn.Module, cfg: TrainingConfig, epochs: float, log_dir: Path | None,
-             progress: Callable[[int, int], None] | None) -> TrainingReport:
+             progress: Callable[[int, int], None] | None,
+             method: FineTuneMethod | None = None) -> TrainingReport:
         train, validation = self.data["train"], self.data["validation"]
         set_seed(cfg.seed)
         precision = resolve_precision(cfg.precision, self.device)
@@ -99,6 +103,7 @@ class CellTrainer:
                                         else [])
             callbacks += [history] if evaluate_each_epoch else []
             callbacks += [StepProgress(progress)] if progress else []
+            callbacks += method.training_callbacks(model, total_steps) if method else []
             trainer = Trainer(model=model, args=args, train_dataset=train,
                               eval_dataset=by_length(validation) if evaluate_each_epoch else None,
                               data_collator=collator(self.tokenizer, cfg.padding, self.max_length),

@@ -37,6 +37,12 @@ class LoraParams:
     # alpha = alpha_per_r * r (overrides alpha): a rank sweep then keeps the update's scale
     # alpha / r fixed instead of shrinking it as r grows; the record shows the alpha used
     alpha_per_r: float | None = None
+    use_rslora: bool = False  # rsLoRA: scale the update by alpha / sqrt(r) instead of alpha / r
+    # the adapter's initialisation: "default" (B = 0: the model starts as the base), "pissa"
+    # (A, B from the weight's top singular vectors, removed from the base weight) or "olora"
+    # (from its QR decomposition, likewise): both change the base weights, which the saved
+    # adapter records (see AdapterMethod.save)
+    init: Literal["default", "pissa", "olora"] = "default"
 
     def __post_init__(self) -> None:
         if self.alpha_per_r is not None:
@@ -59,20 +65,25 @@ def module_matches(name: str, pattern: str) -> bool:
     return name == pattern or name.endswith("." + pattern)
 
 
-def lora_config(params: LoraParams, heads: list[str]) -> LoraConfig:
+def lora_config(params: LoraParams, heads: list[str], use_dora: bool = False) -> LoraConfig:
     from peft import LoraConfig, TaskType
 
     return LoraConfig(task_type=TaskType.SEQ_CLS, r=params.r, lora_alpha=params.alpha,
                       lora_dropout=params.dropout, bias=params.bias,
-                      target_modules=params.target_modules, modules_to_save=heads)
+                      target_modules=params.target_modules, modules_to_save=heads,
+                      use_rslora=params.use_rslora, use_dora=use_dora,
+                      init_lora_weights=True if params.init == "default" else params.init)
 
 
 class AdapterMethod(FineTuneMethod):
     """A peft adapter on a frozen base; subclasses say which adapter and how the base loads."""
 
     module_keys: ClassVar[tuple[str, ...]] = ("target_modules",)  # Params keys naming modules
+    # layer classes peft cannot adapt with this method (LoHa, LoKr, OFT: GPT-2's Conv1D)
+    unsupported_layers: ClassVar[tuple[str, ...]] = ()
 
-    def model_problems(self, params: Any, module_names: list[str]) -> list[tuple[str, str]]:
+    def model_problems(self, params: Any, module_names: list[str],
+                       module_types: dict[str, str] | None = None) -> list[tuple[str, str]]:
         """Each named module must be one of the model's layers (`module_names`): peft would
         fail on a name that matches nothing, but only once the model is loaded."""
         endings = sorted({name.rsplit(".", 1)[-1] for name in module_names if name})
@@ -83,6 +94,30 @@ class AdapterMethod(FineTuneMethod):
             if missing:
                 problems.append((key, f"{', '.join(map(repr, missing))} match(es) no layer of "
                                       f"the model; its layer names end in: {', '.join(endings)}"))
+        return problems + self.layer_type_problems(params, module_types or {})
+
+    def unsupported_layer_classes(self, params: Any) -> list[tuple[str, tuple[str, ...], str]]:
+        """(key, layer classes, why) for the layer classes this method cannot adapt with
+        `params`."""
+        if not self.unsupported_layers:
+            return []
+        return [("target_modules", self.unsupported_layers,
+                 f"{self.name} cannot adapt them (peft supports Linear and convolutions only); "
+                 "use lora, dora, ia3 or vera for this model")]
+
+    def layer_type_problems(self, params: Any, module_types: dict[str, str]) -> list[tuple[str, str]]:
+        """Targeted layers of a class the method cannot adapt. With the default targets
+        (None), any such layer counts: the models that have them (GPT-2's Conv1D) are the ones
+        whose default targets are of that class."""
+        patterns = getattr(params, "target_modules", None)
+        problems = []
+        for key, classes, why in self.unsupported_layer_classes(params):
+            bad = sorted({kind for name, kind in module_types.items()
+                          if kind in classes and (patterns is None or any(
+                              module_matches(name, pattern) for pattern in patterns))})
+            if bad:
+                problems.append((key, f"the targeted layers of this model are {'/'.join(bad)} "
+                                      f"(GPT-2 style): {why}"))
         return problems
 
     @abstractmethod
@@ -114,6 +149,19 @@ class AdapterMethod(FineTuneMethod):
 
     def merge_for_deployment(self, model: nn.Module) -> nn.Module:
         return as_plain_model(model.merge_and_unload())
+
+
+class LoraFamily(AdapterMethod):
+    """LoRA, DoRA, QLoRA: LoraParams and their layer checks."""
+
+    Params = LoraParams
+
+    def unsupported_layer_classes(self, params: LoraParams) -> list[tuple[str, tuple[str, ...], str]]:
+        if params.init == "olora":
+            return [("init", ("Conv1D",), "peft's OLoRA initialisation does not handle Conv1D "
+                                          "(it fails on the transposed weight); use \"pissa\" "
+                                          "or \"default\"")]
+        return []
 
 
 def as_plain_model(model: nn.Module) -> nn.Module:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from methods._peft_common import AdapterMethod, LoraParams, lora_config
+from methods._peft_common import LoraFamily, LoraParams, lora_config
 
 if TYPE_CHECKING:
     from peft import LoraConfig
 
 
-class LoRA(AdapterMethod):
+class LoRA(LoraFamily):
     name = "lora"
     Params = LoraParams
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from bench.errors import BenchInputError
-from methods._peft_common import AdapterMethod, LoraParams, as_plain_model, lora_config
+from methods._peft_common import LoraFamily, LoraParams, as_plain_model, lora_config
 
 if TYPE_CHECKING:
     import torch
@@ -33,6 +33,13 @@ class QLoraParams(LoraParams):
 
     double_quant: bool = True
     compute_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+
+    def field_problems(self) -> list[tuple[str, str]]:
+        problems = super().field_problems()
+        if self.init != "default":  # peft refuses: it would decompose the 4-bit weights
+            problems.append(("init", f"{self.init!r} needs the unquantised base weights; QLoRA "
+                                     "takes \"default\" only (use lora or dora for it)"))
+        return problems
 
 
 def compute_dtype(params: QLoraParams, device: str) -> torch.dtype:
@@ -56,7 +63,7 @@ def keep_4bit_weights_unpacked(model: nn.Module) -> None:
             module.support_avx512bf16_for_cpu = False
 
 
-class QLoRA(AdapterMethod):
+class QLoRA(LoraFamily):
     name = "qlora"
     Params = QLoraParams
 

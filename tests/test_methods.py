@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
-from transformers import PreTrainedModel
+from transformers import PreTrainedModel, TrainerState
 
 from bench.errors import BenchInputError
 from bench.task import TaskInfo
@@ -22,8 +22,23 @@ TASK = TaskInfo(["negative", "neutral", "positive"])
 TEXTS = ["I love this phone", "worst service ever", "the bus is at noon", "what a great day",
          "never again, awful", "meeting moved to 3pm", "so happy for you!", "this is terrible"]
 LABELS = torch.tensor([2, 0, 1, 2, 0, 1, 2, 0])
-CASES = [("full", "tiny-bert"), ("lora", "tiny-bert"), ("lora", "tiny-gpt2"),
-         ("ia3", "tiny-bert"), ("qlora", "tiny-bert")]
+# (method, model, suite keys): every method on tiny-bert, and on tiny-gpt2 where it applies
+# (LoHa, LoKr, OFT cannot adapt GPT-2's Conv1D; prompt tuning cannot find its last token)
+CASES = [("full", "tiny-bert", {}), ("lora", "tiny-bert", {}), ("lora", "tiny-gpt2", {}),
+         ("ia3", "tiny-bert", {}), ("qlora", "tiny-bert", {}),
+         ("lora", "tiny-bert", {"init": "pissa", "use_rslora": True}),
+         ("lora", "tiny-bert", {"init": "olora"}), ("lora", "tiny-gpt2", {"init": "pissa"}),
+         ("dora", "tiny-bert", {}), ("dora", "tiny-gpt2", {}), ("loha", "tiny-bert", {}),
+         ("lokr", "tiny-bert", {}), ("vera", "tiny-bert", {}), ("vera", "tiny-gpt2", {}),
+         ("oft", "tiny-bert", {}), ("prompt_tuning", "tiny-bert", {}),
+         ("prefix_tuning", "tiny-bert", {}), ("prefix_tuning", "tiny-gpt2", {}),
+         ("bitfit", "tiny-bert", {}), ("bitfit", "tiny-gpt2", {}),
+         ("adalora", "tiny-bert", {}), ("adalora", "tiny-gpt2", {})]
+
+
+def case_id(case) -> str:
+    method, source, keys = case
+    return "-".join([method, source, *(f"{k}={v}" for k, v in keys.items())])
 
 
 @dataclass
@@ -51,27 +66,32 @@ def eval_forward(model: nn.Module, batch: dict):
         return model(**batch, labels=LABELS)
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[f"{m}-{s}" for m, s in CASES])
+@pytest.fixture(scope="module", params=CASES, ids=[case_id(c) for c in CASES])
 def trained(request, tmp_path_factory) -> Trained:
-    """Build, evaluate first (QLoRA's AVX512-BF16 trap), train 8 AdamW steps, save, reload.
+    """Build, evaluate first (QLoRA's AVX512-BF16 trap), train 8 AdamW steps (with the
+    method's training callbacks, called where the Trainer calls them), save, reload.
     Everything is measured here so that only the merge test changes the model."""
-    method_name, source = request.param
+    method_name, source, keys = request.param
     method, spec = METHODS.get(method_name)(), ModelSpec(name=source, source=source)
+    params = from_mapping(method.Params, keys, f"methods.{method_name}")
     batch = dict(load_tokenizer(spec)(TEXTS, padding=True, return_tensors="pt"))
     torch.manual_seed(0)
-    model = method.build(spec, TASK, method.Params(), "cpu")
+    model = method.build(spec, TASK, params, "cpu")
     before = snapshot(model)
     loss_before = eval_forward(model, batch).loss.item()
     model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
-    for _ in range(8):
+    callbacks = method.training_callbacks(model, 8)
+    for step in range(8):
         model(**batch, labels=LABELS).loss.backward()
         optimizer.step()
+        for callback in callbacks:
+            callback.on_optimizer_step(None, TrainerState(global_step=step), None, model=model)
         optimizer.zero_grad()
     trained_out = eval_forward(model, batch)
     saved = tmp_path_factory.mktemp(f"{method_name}-{source}")
     method.save(model, saved)
-    reloaded = method.load(spec, TASK, method.Params(), saved, "cpu")
+    reloaded = method.load(spec, TASK, params, saved, "cpu")
     return Trained(method_name, model, batch, before, snapshot(model),
                    {n for n, p in model.named_parameters() if p.requires_grad},
                    loss_before, trained_out.loss.item(), trained_out.logits,
@@ -104,16 +124,31 @@ def test_saved_files_are_safetensors_with_the_head(trained):
     assert not {n for n in names if n.endswith((".bin", ".pt"))}
     if trained.method == "full":
         assert "model.safetensors" in names
+    elif trained.method == "bitfit":  # what trained only: biases and the head
+        from safetensors.torch import load_file
+
+        keys = load_file(trained.saved / "bitfit.safetensors")
+        assert set(keys) == trained.trainable
+        assert all(k.endswith("bias") or k.startswith(("classifier", "score")) for k in keys)
     else:
         from safetensors.torch import load_file
 
         keys = load_file(trained.saved / "adapter_model.safetensors")
-        assert any(k.startswith(("classifier", "base_model.model.classifier",
-                                 "base_model.model.score")) for k in keys)
+        assert any(k.startswith(("classifier", "base_model.model.classifier",  # prompt
+                                 "base_model.model.score", "base_model.classifier",  # learning:
+                                 "base_model.score")) for k in keys)  # base_model.<head>
 
 
 def test_merged_model_is_plain_fp32_with_the_same_logits(trained):
-    merged = METHODS.get(trained.method)().merge_for_deployment(trained.model)
+    method = METHODS.get(trained.method)()
+    merged = method.merge_for_deployment(trained.model)
+    if not method.merges:  # virtual tokens: the PeftModel itself, fp32, eval
+        assert trained.method in ("prompt_tuning", "prefix_tuning")
+        assert not merged.training
+        assert all(p.dtype == torch.float32 for p in merged.parameters())
+        logits = eval_forward(merged, trained.batch).logits
+        torch.testing.assert_close(logits, trained.logits, rtol=0, atol=1e-6)
+        return
     assert isinstance(merged, PreTrainedModel)
     libraries = {type(m).__module__.split(".")[0] for m in merged.modules()}
     assert libraries <= {"torch", "transformers"}, libraries  # no peft or bitsandbytes layers
@@ -143,7 +178,7 @@ def test_suite_keys_become_peft_configs():
     assert config.target_modules == {"key"} and "classifier" in config.modules_to_save
     with pytest.raises(BenchInputError, match="methods.lora.bias"):
         from_mapping(LoraParams, {"bias": "some"}, "methods.lora")
-    assert sorted(METHODS.names()) == ["full", "ia3", "lora", "qlora"]
+    assert {"full", "ia3", "lora", "qlora"} <= set(METHODS.names())
 
 
 def test_alpha_per_r_keeps_the_lora_scaling_fixed_across_ranks():

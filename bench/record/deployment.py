@@ -85,6 +85,12 @@ class DeployedVariant(Part):
         return self.status == "ok"
 
     @property
+    def merged(self) -> bool | None:
+        """False: the method could not merge (prompt/prefix tuning) and the PeftModel itself
+        was deployed; None in records from before this was written."""
+        return self.extra.get("merged")
+
+    @property
     def fell_back(self) -> bool:
         return bool(self.backend_info.get("fell_back"))
 
