@@ -130,12 +130,14 @@ class VariantRunner:
     device: str
     threads: int
     can_finetune: bool
+    unmerged: bool  # a PEFT model whose adapter cannot fold into its weights (virtual tokens)
     progress: Callable[[str], None]
     keep_predictions: Callable[[str, SplitPredictions], None]
 
     def prepare(self, chain: list[str], backend: Backend) -> Prepared:
         prepared = Prepared(empty_record(chain, backend.name))
         record = prepared.record
+        record["merged"] = not self.unmerged
         self.progress(f"{record['variant']} on {backend.name}")
         try:
             self._prepare(chain, backend, prepared)
@@ -190,6 +192,10 @@ class VariantRunner:
 
     def check(self, chain: list[str], backend: Backend) -> None:
         backend.check(self.device)
+        if chain and self.unmerged:
+            raise VariantSkipped("the model is deployed unmerged (its adapter cannot fold into "
+                                 "the weights: virtual tokens); compressions run on merged "
+                                 "models only")
         for position, name in enumerate(chain):
             compression = self.models.compressions[name]
             if compression.quantizes and position != len(chain) - 1:
@@ -278,7 +284,8 @@ def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Da
                                      progress)
         models = CompressedModels(model.eval(), params, context, compressions)
         runner = VariantRunner(spec, task, tokenizer, inputs, models, Path(workdir), device,
-                               threads, trainer is not None, progress, keep_predictions)
+                               threads, trainer is not None, hasattr(model, "peft_config"),
+                               progress, keep_predictions)
         backends = [BACKENDS.get(name)() for name in spec.backends]
         variants = [runner.prepare(chain, backend)
                     for chain in [[], *spec.variants] for backend in backends]

@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from bench.cell import EVENT_PREFIX, RUNNER_PID_VARIABLE
+from bench.cell import RUNNER_PID_VARIABLE
+from bench.cell_events import EVENT_PREFIX
 from bench.predictions import sidecar_path
 from bench.record import CellRecord, ErrorInfo
 from bench.store import ResultStore
-from bench.suite import Cell
+from bench.cell_spec import Cell, cell_to_json
 
 EventHandler = Callable[[Cell, dict], None]
 # The libraries' own tqdm bars ("Writing model shards: 100%") would break into the run's
@@ -43,12 +44,12 @@ def describe_exit(returncode: int) -> str:
 def run_cell_process(cell: Cell, store: ResultStore, on_event: EventHandler) -> dict:
     """Run one cell in a child process and return its record (a failed one if it crashed,
     was killed or ran past training.time_limit_s)."""
-    time_limit = cell.training.get("time_limit_s")
+    time_limit = cell.training.time_limit_s
     log_path = store.log_path(cell.id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         cell_file, out_file = Path(tmp) / "cell.json", Path(tmp) / "record.json"
-        cell_file.write_text(json.dumps(cell.to_dict()))
+        cell_file.write_text(cell_to_json(cell))
         command = [sys.executable, "-m", "bench.cell", str(cell_file), str(out_file),
                    str(store.artefact_dir(cell.id))]
         last_phase = {"phase": "start"}

@@ -8,11 +8,11 @@ once (SuiteProblems), so that one pass of fixes makes the suite run.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bench.errors import BenchInputError, SuiteProblems, problems_of
-from bench.suite import Cell, Suite, parse_suite
+from bench.cell_spec import Cell
+from bench.suite import Suite, parse_suite
 
 
 def checked_suite(path: str | Path, only: list[str] | None = None,
@@ -65,7 +65,7 @@ class Preflight:
             modules = self.model_modules(cell) if self.check_models else None
             where = self.where(f"methods.{cell.method_entry}")
             try:
-                device = resolve_device(cell.training["device"])
+                device = resolve_device(cell.training.device)
                 self.check_method(cell, device, modules)
                 self.check_training(cell, device)
             except Exception as error:  # noqa: BLE001: a bad input must not become a traceback
@@ -75,14 +75,13 @@ class Preflight:
     def check_dataset(self, cell: Cell) -> None:
         """Load and split the data as the cell will (files, columns, classes, sizes)."""
         from bench.data import prepare_dataset
-        from bench.specs import DatasetSpec
 
-        key = json.dumps(cell.dataset, sort_keys=True)
+        key = repr(cell.dataset)
         if key not in self.datasets:
             self.datasets.add(key)
-            name = cell.dataset["name"]
+            name = cell.dataset.name
             try:
-                prepare_dataset(DatasetSpec(**cell.dataset), Path(cell.base_dir))
+                prepare_dataset(cell.dataset, Path(cell.base_dir))
             except Exception as error:  # noqa: BLE001: unreadable files, bad encodings...
                 self.report(self.where(f"datasets.{name}"), error, f"dataset {name!r}: ")
 
@@ -92,11 +91,10 @@ class Preflight:
         loaded."""
         from bench.task import TaskInfo
         from bench.models import classifier_skeleton, resolve_model_source
-        from bench.specs import ModelSpec
 
-        key = json.dumps(cell.model, sort_keys=True)
+        key = repr(cell.model)
         if key not in self.modules:
-            spec = ModelSpec(**cell.model)
+            spec = cell.model
             try:
                 resolve_model_source(spec)
                 skeleton = classifier_skeleton(spec, TaskInfo(["a", "b"]))
@@ -115,13 +113,12 @@ class Preflight:
         method.check_available(device)
         if modules is not None:
             where = self.where(f"methods.{cell.method_entry}")
-            params = method.Params(**cell.method_params)
             self.found += [f"{where}.{key}: {message}"
                            for key, message in method.model_problems(
-                               params, list(modules), module_types=modules)]
+                               cell.method_params, list(modules), module_types=modules)]
 
     def check_training(self, cell: Cell, device: str) -> None:
         from bench.devices import check_report_to, resolve_precision
 
-        check_report_to(cell.training["report_to"])
-        resolve_precision(cell.training["precision"], device)
+        check_report_to(cell.training.report_to)
+        resolve_precision(cell.training.precision, device)

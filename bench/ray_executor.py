@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 from bench.errors import BenchInputError, first_line
 from bench.executors import EventHandler, failed_record, run_cell_process
 from bench.store import ResultStore
-from bench.suite import Cell
+from bench.cell_spec import Cell, cell_from_json, cell_to_json
 
 # A cancelled task stops its cell's process group (SIGTERM, SIGKILL 5 s later): wait that long.
 CANCEL_GRACE_S = 15.0
@@ -34,9 +34,11 @@ def import_ray() -> Any:
     return ray
 
 
-def run_remote_cell(cell: Cell, store_root: str) -> dict:
-    """The Ray task. Phase events stay on the worker: the driver only reports submissions."""
-    return run_cell_process(cell, ResultStore(Path(store_root)), lambda _cell, _event: None)
+def run_remote_cell(cell_json: str, store_root: str) -> dict:
+    """The Ray task, given the cell as JSON (bench/cell_spec.py). Phase events stay on the
+    worker: the driver only reports submissions."""
+    return run_cell_process(cell_from_json(cell_json), ResultStore(Path(store_root)),
+                            lambda _cell, _event: None)
 
 
 def forwarded_env() -> dict[str, str]:
@@ -73,7 +75,7 @@ class RayExecutor:
                 num_cpus=self.cpus_per_cell, num_gpus=self.gpus_per_cell, max_retries=0)
             store_root = str(store.root.resolve())
             for cell in cells:
-                pending[task.remote(cell, store_root)] = cell
+                pending[task.remote(cell_to_json(cell), store_root)] = cell
                 on_event(cell, {"event": "start"})
             while pending:
                 ready, _ = self.ray.wait(list(pending), num_returns=1, timeout=POLL_S)

@@ -12,7 +12,8 @@ from rich.table import Table
 from bench.executors import remove_stale_scratch
 from bench.live import LiveProgress
 from bench.store import ResultStore
-from bench.suite import Cell, Suite
+from bench.cell_spec import Cell
+from bench.suite import Suite
 
 
 @dataclass

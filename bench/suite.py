@@ -1,64 +1,28 @@
 """Suite files (TOML) -> validated cells.
 
 A suite declares models, datasets and methods, training defaults, and one or more matrices
-over them. Merge order of training arguments: [defaults.training] < dataset `training` <
-method `training` < sweep values. A method entry's `sweep` table expands each listed key into
-one cell per combination (keys are method parameters or training arguments).
-
-`seeds = [1, 2, 3]` repeats cells with those training seeds, one cell (and result file) per
-seed, id suffix `--seed<N>`; the most specific declaration wins: a method entry's, else its
-[[matrix]]'s, else [suite]'s. The data split keeps the dataset's own `seed`, so every seed of a
-cell is scored on the same test examples (pairable, bench/stats.py).
+over them (bench/matrix.py combines them into cells). Every table is checked where it is
+written, each problem named by file, table and key.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import itertools
-import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, TypeVar
 
+from bench.cell_spec import Cell
 from bench.errors import BenchInputError, SuiteProblems, problems_of
+from bench.matrix import ENTRY_KEYS, Matrix, seeds_of
 from bench.registry import BACKENDS, COMPRESSIONS, METHODS, unknown_name_message
 from bench.specs import CompareThresholds, DatasetSpec, DeploySpec, ModelSpec, TrainingConfig
-from bench.table_checks import (NOT_NEGATIVE, POSITIVE, SEED, check_type, describe_value,
+from bench.table_checks import (NOT_NEGATIVE, POSITIVE, SEED, check_keys, describe_value,
                                 from_mapping, unknown_key_message)
 
 TOP_LEVEL_KEYS = ("suite", "defaults", "models", "datasets", "methods", "matrix", "deploy",
                   "compressions", "compare")
 RUNS_DIR = Path("runs")  # default output: git-ignored; committed evidence lives in results/
-MATRIX_KEYS = ("models", "datasets", "methods", "exclude", "deploy", "seeds")
-MATRIX_AXES = ("model", "dataset", "method")
-ENTRY_KEYS = ("method", "training", "sweep", "seeds")  # method entries, besides its Params
-
-
-@dataclass
-class Cell:
-    """One run of the matrix: everything the cell process needs, JSON-serialisable."""
-
-    id: str
-    suite: str
-    model: dict
-    dataset: dict
-    method_entry: str
-    method: str
-    method_params: dict
-    training: dict
-    sweep: dict = field(default_factory=dict)
-    deploy: dict | None = None
-    compressions: dict = field(default_factory=dict)
-    base_dir: str = "."
-    seed_group: str | None = None  # the id without `--seed<N>`: the cells that repeat this one
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Cell":
-        return cls(**data)
 
 
 @dataclass
@@ -166,23 +130,15 @@ class SuiteParser:
         datasets = self.entries("datasets", lambda n, e: self.dataset(n, e, default_dataset))
         methods = self.entries("methods", self.method_entry)
         deploy, compressions = self.deployment()
-        suite_seeds = header.seeds
-        cells = [cell for (model_name, dataset_name, method_name), deploys, matrix_seeds
-                 in self.matrix(models, datasets, methods)
-                 for cell in self.cells_for(name, models[model_name], datasets[dataset_name],
-                                            dataset_name, method_name, methods[method_name],
-                                            default_training or {},
-                                            deploy if deploys else None, compressions,
-                                            seeds_of(methods[method_name],
-                                                     self.where(f"methods.{method_name}"))
-                                            or matrix_seeds or suite_seeds)]
-        unique = list({cell.id: cell for cell in cells}.values())
-        if not unique and not self.problems:
+        matrix = Matrix(self, name, self.base_dir, models, datasets, methods,
+                        default_training or {}, deploy, compressions)
+        cells = matrix.cells(self.raw.get("matrix", [{}]), header.seeds)
+        if not cells and not self.problems:
             self.problems.append(f"{self.path}: the matrix is empty (everything excluded?)")
         compare = self.attempt(from_mapping, CompareThresholds, self.table("compare"),
                                self.where("compare"))
         return Suite(name=name, path=self.path, description=header.description,
-                     output_dir=output_dir, cells=unique, cpus_per_cell=header.cpus_per_cell,
+                     output_dir=output_dir, cells=cells, cpus_per_cell=header.cpus_per_cell,
                      gpus_per_cell=header.gpus_per_cell, compare=compare or CompareThresholds())
 
     def table(self, key: str) -> dict:
@@ -275,14 +231,15 @@ class SuiteParser:
                     if self.attempt(from_mapping, cls, {key: value}, f"{where}.sweep") is None:
                         break
 
-    def deployment(self) -> tuple[dict | None, dict]:
-        """The [deploy] table and [compressions.<name>] params, validated, as plain dicts."""
+    def deployment(self) -> tuple[Any, dict[str, Any]]:
+        """The [deploy] table (a DeploySpec, None when absent or invalid) and the
+        [compressions.<name>] Params, validated."""
         deploy = None
         if "deploy" in self.raw:
 
             spec = self.attempt(from_mapping, DeploySpec, self.raw["deploy"], self.where("deploy"))
             if spec is not None and self.attempt(self.check_deploy_names, spec) is not None:
-                deploy = dataclasses.asdict(spec)
+                deploy = spec
         compressions = {}
         for name, entry in self.table("compressions").items():
             where = self.where(f"compressions.{name}")
@@ -292,7 +249,7 @@ class SuiteParser:
                 continue
             params = self.attempt(from_mapping, COMPRESSIONS.get(name).Params, entry, where)
             if params is not None:
-                compressions[name] = dataclasses.asdict(params)
+                compressions[name] = params
         return deploy, compressions
 
     def check_deploy_names(self, spec: Any) -> bool:
@@ -311,139 +268,3 @@ class SuiteParser:
         if problems:
             raise SuiteProblems(problems)
         return True
-
-    def matrix(self, models: dict, datasets: dict, methods: dict
-               ) -> list[tuple[tuple[str, str, str], bool, list[int] | None]]:
-        """(model, dataset, method) names of every cell, whether its matrix deploys it
-        (`deploy = false` in a [[matrix]] skips the [deploy] stage for its cells) and the
-        matrix's `seeds` (None: not declared there)."""
-        matrices = self.raw.get("matrix", [{}])
-        if isinstance(matrices, dict):
-            matrices = [matrices]
-        if not isinstance(matrices, list):
-            self.problems.append(f"{self.where('matrix')}: expected a table or [[matrix]] "
-                                 f"tables, got {describe_value(matrices)}")
-            return []
-        combos: list[tuple[tuple[str, str, str], bool, list[int] | None]] = []
-        for index, matrix in enumerate(matrices):
-            where = self.where(f"matrix #{index + 1}" if len(matrices) > 1 else "matrix")
-            if self.attempt(check_keys, matrix, MATRIX_KEYS, where) is None:
-                continue
-            axes = [self.attempt(self.axis, matrix, key, declared, where) for key, declared in
-                    (("models", models), ("datasets", datasets), ("methods", methods))]
-            excludes = self.attempt(self.exclusions, matrix.get("exclude", []), where)
-            deploys = self.attempt(check_type, matrix.get("deploy", True), bool, f"{where}.deploy")
-            seeds = self.attempt(seeds_of, matrix, where)
-            if (any(axis is None for axis in axes) or excludes is None or deploys is None
-                    or (seeds is None and "seeds" in matrix)):
-                continue
-            for combo in itertools.product(*axes):
-                if not any(matches(rule, combo) for rule in excludes):
-                    combos.append((combo, deploys, seeds))
-        return combos
-
-    def exclusions(self, rules: Any, where: str) -> list[dict]:
-        if not isinstance(rules, list):
-            raise BenchInputError(f"{where}.exclude: expected a list of tables, got "
-                                  f"{describe_value(rules)}")
-        for rule in rules:
-            check_keys(rule, MATRIX_AXES, f"{where}.exclude")
-        return rules
-
-    def axis(self, matrix: dict, key: str, declared: dict, where: str) -> list[str]:
-        """The names of one axis that are declared and valid (broken ones are reported where
-        they are declared)."""
-        names = matrix.get(key, list(declared))
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise BenchInputError(f"{where}.{key}: expected a list of names, got "
-                                  f"{describe_value(names)}")
-        if not declared:  # reported once: no valid [key.<name>] entries at all
-            return []
-        unknown = [n for n in names if n not in declared and f"{key}.{n}" not in self.broken]
-        if unknown:
-            raise SuiteProblems([f"{where}.{key}: " + unknown_name_message(
-                key.rstrip("s"), n, list(declared)) + f" (declare it as [{key}.{n}])"
-                for n in unknown])
-        return [n for n in names if n in declared]
-
-    def cells_for(self, suite: str, model: ModelSpec, dataset: tuple[DatasetSpec, dict],
-                  dataset_name: str, method_entry: str, entry: dict, default_training: dict,
-                  deploy: dict | None, compressions: dict,
-                  seeds: list[int] | None = None) -> list[Cell]:
-        """The entry's cells, one per seed when `seeds` are given; every part was checked
-        where it is written, so the merged configurations are built without checking ranges
-        again."""
-        dataset_spec, dataset_training = dataset
-        method_name = entry.get("method", method_entry)
-        params_cls = METHODS.get(method_name).Params
-        param_keys = {f.name for f in dataclasses.fields(params_cls)}
-        fixed_params = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
-        sweep = entry.get("sweep", {})
-        where = self.where(f"methods.{method_entry}")
-        cells = []
-        for values in itertools.product(*sweep.values()):
-            swept = dict(zip(sweep, values))
-            params = from_mapping(params_cls, {**fixed_params, **{k: v for k, v in swept.items()
-                                                                 if k in param_keys}}, where,
-                                  ranges=False)
-            training = from_mapping(TrainingConfig, {
-                **default_training, **dataset_training, **entry.get("training", {}),
-                **{k: v for k, v in swept.items() if k not in param_keys}}, where, ranges=False)
-            try:  # the only check across tables: patience and eval_each_epoch merged
-                check_early_stopping(training, where)
-            except BenchInputError as error:
-                self.problems += problems_of(error)
-                continue
-            cell_id = f"{model.name}--{method_entry}--{dataset_name}"
-            if swept:
-                cell_id += "--" + short_hash(swept)
-            for seed in seeds or [None]:
-                seeded = training if seed is None else dataclasses.replace(training, seed=seed)
-                cells.append(Cell(
-                    id=cell_id if seed is None else f"{cell_id}--seed{seed}", suite=suite,
-                    model=dataclasses.asdict(model), dataset=dataclasses.asdict(dataset_spec),
-                    method_entry=method_entry, method=method_name,
-                    method_params=dataclasses.asdict(params),
-                    training=dataclasses.asdict(seeded), sweep=swept, deploy=deploy,
-                    compressions=compressions, base_dir=str(self.base_dir), seed_group=cell_id))
-        return cells
-
-
-def check_keys(table: Any, allowed: tuple[str, ...] | list[str], where: str) -> bool:
-    """Every key of `table` is allowed (SuiteProblems lists each unknown one)."""
-    if not isinstance(table, dict):
-        raise BenchInputError(f"{where}: expected a table, got {describe_value(table)}")
-    unknown = [unknown_key_message(where, key, list(allowed)) for key in table
-               if key not in allowed]
-    if unknown:
-        raise SuiteProblems(unknown)
-    return True
-
-
-def check_early_stopping(training: TrainingConfig, where: str) -> None:
-    patience = training.early_stopping_patience
-    if patience is not None and (patience < 1 or not training.eval_each_epoch):
-        raise BenchInputError(f"{where}: training.early_stopping_patience = {patience} needs an "
-                              "integer >= 1 and training.eval_each_epoch = true")
-
-
-def seeds_of(table: dict, where: str) -> list[int] | None:
-    """A table's `seeds` list (None when absent), checked: distinct integers, at least one."""
-    if "seeds" not in table:
-        return None
-    seeds = table["seeds"]
-    if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
-            or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
-        raise BenchInputError(f"{where}.seeds: expected a non-empty list of distinct integers, "
-                              f"got {seeds!r}")
-    return seeds
-
-
-def matches(rule: dict, combo: tuple[str, str, str]) -> bool:
-    return all(rule.get(axis) in (None, value) for axis, value in zip(MATRIX_AXES, combo))
-
-
-def short_hash(values: dict) -> str:
-    """Stable 8-hex id of sweep values (key order does not matter)."""
-    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
-

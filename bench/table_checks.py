@@ -111,6 +111,17 @@ def describe_value(value: Any) -> str:
         type(value), f"{value!r}")
 
 
+def check_keys(table: Any, allowed: tuple[str, ...] | list[str], where: str) -> bool:
+    """Every key of `table` is allowed (SuiteProblems lists each unknown one)."""
+    if not isinstance(table, dict):
+        raise BenchInputError(f"{where}: expected a table, got {describe_value(table)}")
+    unknown = [unknown_key_message(where, key, list(allowed)) for key in table
+               if key not in allowed]
+    if unknown:
+        raise SuiteProblems(unknown)
+    return True
+
+
 def unknown_key_message(where: str, key: str, known: list[str]) -> str:
     hint = difflib.get_close_matches(key, known, n=1)
     maybe = f" (did you mean {hint[0]!r}?)" if hint else ""

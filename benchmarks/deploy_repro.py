@@ -38,20 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--round-min-duration-s", type=float)
     args = parser.parse_args(argv)
 
-    from bench.specs import DeploySpec
     from bench.errors import BenchInputError
     from bench.suite import load_suite
 
     try:
         suite = load_suite(args.suite)
         cell = next((c for c in suite.cells if c.id == args.cell), None)
-        if cell is None or not cell.deploy:
+        if cell is None or cell.deploy is None:
             raise BenchInputError(f"{args.suite}: no deployed cell {args.cell!r}")
         artefacts = (args.results or suite.output_dir) / "artefacts" / cell.id
         if not artefacts.is_dir():
             raise BenchInputError(f"{artefacts}: no saved model (run the suite first)")
         overrides = {k: getattr(args, k) for k in BUDGET if getattr(args, k) is not None}
-        spec = replace(DeploySpec(**cell.deploy), **overrides)
+        spec = replace(cell.deploy, **overrides)
     except BenchInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -75,29 +74,26 @@ def measure_twice(cell, artefacts: Path, spec) -> tuple[list, int]:
     from bench.deploy import measure_prepared, prepared_variants
     from bench.machine_load import LoadProbe
     from bench.models import load_tokenizer
-    from bench.registry import COMPRESSIONS, METHODS
-    from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
+    from bench.registry import METHODS
     from bench.devices import resolve_device
     from bench.trainer import CellTrainer
 
-    cfg = TrainingConfig(**cell.training)
+    cfg = cell.training
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    model_spec, data_spec = ModelSpec(**cell.model), DatasetSpec(**cell.dataset)
+    model_spec, data_spec = cell.model, cell.dataset
     data = prepare_dataset(data_spec, Path(cell.base_dir))
     trainer = CellTrainer.of_prepared(data, load_tokenizer(model_spec), cfg, device,
                                       data_spec.max_length)
     method = METHODS.get(cell.method)()
-    model = method.load(model_spec, data.task, method.Params(**cell.method_params), artefacts,
+    model = method.load(model_spec, data.task, cell.method_params, artefacts,
                         device)
     merged = method.merge_for_deployment(model)
 
-    params = {name: COMPRESSIONS.get(name).Params(**values)
-              for name, values in cell.compressions.items()}
     with tempfile.TemporaryDirectory(prefix="deploy-repro-") as workdir, \
             prepared_variants(merged, trainer.tokenizer, data.task, trainer.data["test"], spec,
-                              params, trainer, Path(workdir), device,
+                              cell.compressions, trainer, Path(workdir), device,
                               lambda text: print(f"  {text}", flush=True)) as (variants, inputs,
                                                                                threads):
         runs = [measure_prepared(variants, spec, inputs, threads, LoadProbe()) for _ in range(2)]

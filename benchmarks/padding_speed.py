@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from bench.machine_load import LoadProbe
@@ -49,7 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     from bench.errors import BenchInputError
     from bench.models import load_tokenizer
     from bench.registry import METHODS
-    from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
     from bench.suite import load_suite
     from bench.devices import resolve_device
     from bench.trainer import CellTrainer
@@ -60,25 +59,25 @@ def main(argv: list[str] | None = None) -> int:
         cell = next((c for c in load_suite(args.suite).cells if c.id == args.cell), None)
         if cell is None:
             raise BenchInputError(f"{args.suite}: no cell {args.cell!r}")
-        data_spec = replace(DatasetSpec(**cell.dataset), train_size=args.train_samples)
+        data_spec = replace(cell.dataset, train_size=args.train_samples)
         data = prepare_dataset(data_spec, Path(cell.base_dir))
     except BenchInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     max_length = data_spec.max_length
-    cfg = replace(TrainingConfig(**cell.training), eval_each_epoch=False, keep_best=False,
+    cfg = replace(cell.training, eval_each_epoch=False, keep_best=False,
                   epochs=args.epochs)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    model_spec = ModelSpec(**cell.model)
+    model_spec = cell.model
     trainer = CellTrainer.of_prepared(data, load_tokenizer(model_spec), cfg, device, max_length)
     lengths = [len(ids) for ids in trainer.data["train"]["input_ids"]]
     method = METHODS.get(cell.method)()
 
     def train(padding: str, sampling: str) -> float:
         torch.manual_seed(cfg.seed)
-        model = method.build(model_spec, data.task, method.Params(**cell.method_params), device)
+        model = method.build(model_spec, data.task, cell.method_params, device)
         mode = replace(trainer, config=replace(cfg, padding=padding, sampling=sampling))
         return mode.train(model).samples_per_s
 
@@ -98,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                                 for name, values in figures.items() if name != PADDED},
         "machine_load": probe.summary(),
         "context": context({"suite": str(args.suite), "cell": cell.id,
-                            "training": {**cell.training, "epochs": args.epochs},
-                            "dataset": {**cell.dataset, "train_size": args.train_samples}}),
+                            "training": {**asdict(cell.training), "epochs": args.epochs},
+                            "dataset": asdict(data_spec)}),
     }
     print(f"mean {summary['mean_tokens']:.1f} tokens per text, max_length {max_length}, "
           f"{summary['threads']} threads, {args.repeats} round(s)")

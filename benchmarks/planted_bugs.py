@@ -45,7 +45,7 @@ class Bug:
 
 
 BUGS = [
-    Bug("labels-not-sorted-with-rows", "bench/cell.py",
+    Bug("labels-not-sorted-with-rows", "bench/cell_training.py",
         "result = evaluate(TorchPredictor(model, device), batches, labels_of(rows), data.task,",
         "result = evaluate(TorchPredictor(model, device), batches, labels_of(tokenized[split]), "
         "data.task,",

@@ -231,6 +231,7 @@ round_min_calls = 2
 round_min_duration_s = 0.0
 [compressions.prune]
 ffn_ratio = 0.25
+recovery_epochs = 1
 """
 
 
@@ -242,6 +243,7 @@ def test_a_suite_with_deploy_reports_a_compression_table(tmp_path, monkeypatch, 
     variants = {(v["variant"], v["backend"]): v for v in record["deployment"]}
     assert len(variants) == 6 and all(v["status"] == "ok" for v in variants.values())
     assert variants[("prune", "torch")]["compression_info"]["prune"]["ffn"] == "128->96"
+    assert variants[("prune", "torch")]["compression_info"]["prune"]["recovery_epochs"] == 1
     assert not (tmp_path / "runs" / "deploy" / "artefacts" / record["cell_id"] / "deploy").exists()
     capsys.readouterr()
     assert main(["report", "runs/deploy", "--md"]) == 0

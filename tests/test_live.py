@@ -5,10 +5,10 @@ import io
 import pytest
 from rich.console import Console
 
-from bench.cell import deploy_progress
+from bench.cell_deployment import deploy_progress
 from bench.live import LiveProgress, RunClock, duration
 from bench.models import load_classifier, load_tokenizer
-from bench.specs import ModelSpec, TrainingConfig
+from bench.specs import DeploySpec, ModelSpec, TrainingConfig
 from toy import TASK, trainer
 
 
@@ -46,7 +46,7 @@ def test_deployment_keeps_counting_variants_across_its_phase_texts():
 
 
 def test_deploy_progress_counts_each_variant_run(capsys):
-    report = deploy_progress({"variants": [["int8"]], "backends": ["torch", "onnxruntime"]})
+    report = deploy_progress(DeploySpec(variants=[["int8"]], backends=["torch", "onnxruntime"]))
     for text in ("fp32 on torch", "fp32 on onnxruntime", "compress int8", "int8 on torch",
                  "timing batch 1: round 1/6", "timing batch 1: round 2/6"):
         report(text)

@@ -43,16 +43,16 @@ def test_each_seed_is_a_cell_and_the_most_specific_list_wins(tmp_path):
         "m--lora--d--seed5", "m--lora--d--seed6", "m--lora--d--seed7"]
     assert len(ia3) == 2 and all(i.endswith("--seed3") for i in ia3)  # matrix beats suite
     lora = cells["m--lora--d--seed6"]
-    assert lora.training["seed"] == 6 and lora.seed_group == "m--lora--d"
-    assert lora.dataset["seed"] == 7  # the split stays: every seed scores the same test set
-    assert "seeds" not in lora.method_params
+    assert lora.training.seed == 6 and lora.seed_group == "m--lora--d"
+    assert lora.dataset.seed == 7  # the split stays: every seed scores the same test set
+    assert not hasattr(lora.method_params, "seeds")
 
 
 def test_without_seeds_the_cell_is_its_own_group(tmp_path):
     text = SUITE.replace("seeds = [1, 2]\n", "").replace("seeds = [5, 6, 7]\n", "")
     cells = {c.id: c for c in load(tmp_path, text).cells}
     assert cells["m--full--d"].seed_group == "m--full--d"
-    assert cells["m--full--d"].training["seed"] == 42
+    assert cells["m--full--d"].training.seed == 42
 
 
 @pytest.mark.parametrize("seeds", ["[]", "[1, 1]", "['a']", "3"])

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.cell_spec import cell_from_json, cell_to_json
 from bench.cli import main
 from bench.errors import BenchInputError
 from bench.suite import load_suite
@@ -36,6 +37,18 @@ def test_shipped_suites_are_valid():
         assert len({c.id for c in suite.cells}) == len(suite.cells)
 
 
+def test_every_shipped_cell_crosses_the_process_boundary_unchanged():
+    """The JSON the runner hands the cell process rebuilds the same typed cell: each spec and
+    each plugin's Params of its own class."""
+    for path in sorted((REPO / "suites").glob("*.toml")):
+        for cell in load_suite(path).cells:
+            again = cell_from_json(cell_to_json(cell))
+            assert again == cell, cell.id
+            assert type(again.method_params) is type(cell.method_params)
+            assert all(type(again.compressions[name]) is type(params)
+                       for name, params in cell.compressions.items())
+
+
 def test_smoke_suite_cells_and_ids():
     suite = load_suite(REPO / "suites" / "smoke.toml")
     ids = [c.id for c in suite.cells]
@@ -43,8 +56,8 @@ def test_smoke_suite_cells_and_ids():
                    "tiny-bert--qlora--tweets", "tiny-gpt2--lora--tweets"]
     assert suite.output_dir == Path("runs/smoke")
     lora = suite.cells[1]
-    assert lora.method_params["r"] == 4 and lora.method_params["alpha"] == 8
-    assert lora.dataset["train_size"] == 96  # from [defaults.dataset]
+    assert lora.method_params.r == 4 and lora.method_params.alpha == 8
+    assert lora.dataset.train_size == 96  # from [defaults.dataset]
 
 
 def test_merge_order_defaults_dataset_method_sweep(tmp_path):
@@ -53,10 +66,10 @@ def test_merge_order_defaults_dataset_method_sweep(tmp_path):
 training = { learning_rate = 5e-4 }
 sweep = { epochs = [1, 4] }
 """))
-    assert [c.training["epochs"] for c in suite.cells] == [1, 4]
-    assert all(c.training["learning_rate"] == 5e-4 for c in suite.cells)
+    assert [c.training.epochs for c in suite.cells] == [1, 4]
+    assert all(c.training.learning_rate == 5e-4 for c in suite.cells)
     plain = load_suite(write(tmp_path, BASE + "[methods.full]\n")).cells[0]
-    assert plain.training["epochs"] == 2 and plain.training["learning_rate"] == 1e-4
+    assert plain.training.epochs == 2 and plain.training.learning_rate == 1e-4
 
 
 def test_sweep_expands_product_with_stable_distinct_ids(tmp_path):
@@ -69,7 +82,7 @@ sweep = { r = [4, 8], alpha = [8, 16, 32] }
     assert len(cells) == 6
     assert len({c.id for c in cells}) == 6
     assert all(c.id.startswith("m--lora-sweep--d--") for c in cells)
-    assert {(c.method_params["r"], c.method_params["alpha"]) for c in cells} == {
+    assert {(c.method_params.r, c.method_params.alpha) for c in cells} == {
         (r, a) for r in (4, 8) for a in (8, 16, 32)}
     again = load_suite(write(tmp_path, text)).cells
     assert [c.id for c in again] == [c.id for c in cells]
@@ -100,7 +113,7 @@ methods = ["lora"]
 deploy = false
 """))
     deploy = {c.id: c.deploy for c in suite.cells}
-    assert deploy["m--full--d"]["variants"] == [["int8"]]
+    assert deploy["m--full--d"].variants == [["int8"]]
     assert deploy["m--lora--d"] is None
 
 

@@ -3,7 +3,7 @@ failed if it did. bench/cell.py writes it; the report, the CSV, `bench compare` 
 summary read it only through these types (and bench/rows.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,7 +32,7 @@ class ErrorInfo(Part):
 
 @dataclass
 class CellConfig(Part):
-    """The cell as the suite resolved it (bench/suite.py Cell)."""
+    """The cell as the suite resolved it (bench/cell_spec.py Cell), as plain JSON."""
 
     model: dict = field(default_factory=dict)
     dataset: dict = field(default_factory=dict)
@@ -45,11 +45,13 @@ class CellConfig(Part):
 
     @classmethod
     def of_cell(cls, cell: Any) -> "CellConfig":
-        return cls(model=cell.model, dataset=cell.dataset,
+        return cls(model=asdict(cell.model), dataset=asdict(cell.dataset),
                    method={"entry": cell.method_entry, "name": cell.method,
-                           "params": cell.method_params},
-                   training=cell.training, sweep=cell.sweep, deploy=cell.deploy,
-                   compressions=cell.compressions)
+                           "params": asdict(cell.method_params)},
+                   training=asdict(cell.training), sweep=cell.sweep,
+                   deploy=None if cell.deploy is None else asdict(cell.deploy),
+                   compressions={name: asdict(params)
+                                 for name, params in cell.compressions.items()})
 
     @property
     def model_name(self) -> str | None:
@@ -156,7 +158,7 @@ class CellRecord(Part):
         configuration as a finished cell's, so that the failure is reported beside it."""
         return cls(schema_version=SCHEMA_VERSION, cell_id=cell.id, suite=cell.suite,
                    status="failed", error=error, config=CellConfig.of_cell(cell),
-                   seed=cell.training.get("seed"),
+                   seed=cell.training.seed,
                    seed_group=getattr(cell, "seed_group", None) or cell.id,
                    finished_at=now_iso())
 
