@@ -1,8 +1,9 @@
 """A suite's [[matrix]] tables and method sweeps -> its cells (bench/cell_spec.py Cell).
 
 Merge order of training arguments: [defaults.training] < dataset `training` < method
-`training` < sweep values. A method entry's `sweep` table expands each listed key into one cell
-per combination (keys are method parameters or training arguments).
+`training` < sweep values. A method entry's `sweep` table (bench/search.py) gives one cell per
+combination of a grid or per trial of a random search (keys are method parameters or training
+arguments).
 
 `seeds = [1, 2, 3]` repeats cells with those training seeds, one cell (and result file) per
 seed, id suffix `--seed<N>`; the most specific declaration wins: a method entry's, else its
@@ -22,6 +23,7 @@ from typing import Any, Callable, Protocol, TypeVar
 from bench.cell_spec import Cell
 from bench.errors import BenchInputError, SuiteProblems, problems_of
 from bench.registry import METHODS, unknown_name_message
+from bench.search import parse_sweep
 from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
 from bench.table_checks import check_keys, check_type, describe_value, from_mapping
 
@@ -129,11 +131,9 @@ class Matrix:
         params_cls = METHODS.get(method_name).Params
         param_keys = {f.name for f in dataclasses.fields(params_cls)}
         fixed_params = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
-        sweep = entry.get("sweep", {})
         where = self.checker.where(f"methods.{method_entry}")
         cells = []
-        for values in itertools.product(*sweep.values()):
-            swept = dict(zip(sweep, values))
+        for swept in parse_sweep(entry.get("sweep", {}), where).combinations():
             params = from_mapping(params_cls, {**fixed_params, **{k: v for k, v in swept.items()
                                                                  if k in param_keys}}, where,
                                   ranges=False)

@@ -7,6 +7,7 @@ written, each problem named by file, table and key.
 from __future__ import annotations
 
 import dataclasses
+import typing
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +17,10 @@ from bench.cell_spec import Cell
 from bench.errors import BenchInputError, SuiteProblems, problems_of
 from bench.matrix import ENTRY_KEYS, Matrix, seeds_of
 from bench.registry import BACKENDS, COMPRESSIONS, METHODS, unknown_name_message
+from bench.search import Distribution, parse_sweep
 from bench.specs import CompareThresholds, DatasetSpec, DeploySpec, ModelSpec, TrainingConfig
-from bench.table_checks import (NOT_NEGATIVE, POSITIVE, SEED, check_keys, describe_value,
-                                from_mapping, unknown_key_message)
+from bench.table_checks import (NOT_NEGATIVE, POSITIVE, SEED, check_keys, describe,
+                                describe_value, from_mapping, type_matches, unknown_key_message)
 
 TOP_LEVEL_KEYS = ("suite", "defaults", "models", "datasets", "methods", "matrix", "deploy",
                   "compressions", "compare")
@@ -213,23 +215,27 @@ class SuiteParser:
         self.attempt(seeds_of, entry, where)
         return entry if len(self.problems) == problems_before else None
 
-    def check_sweep(self, sweep: Any, params_cls: type, where: str) -> None:
-        if not isinstance(sweep, dict):
-            raise BenchInputError(f"{where}.sweep: expected a table of lists, got "
-                                  f"{describe_value(sweep)}")
+    def check_sweep(self, table: Any, params_cls: type, where: str) -> None:
+        """A grid or random search (bench/search.py) whose keys are method parameters or
+        training arguments, each value (a distribution's ends) of its key's type and range."""
+        sweep = parse_sweep(table, where)
         allowed = [f.name for f in dataclasses.fields(params_cls)]
         training_keys = [f.name for f in dataclasses.fields(TrainingConfig)]
-        for key, values in sweep.items():
+        for key, values in sweep.bounds().items():
             if key not in allowed and key not in training_keys:
                 self.problems.append(unknown_key_message(f"{where}.sweep", key,
                                                          allowed + training_keys))
-            elif not isinstance(values, list) or not values:
-                self.problems.append(f"{where}.sweep.{key}: expected a non-empty list of values")
-            else:
-                cls = params_cls if key in allowed else TrainingConfig
-                for value in values:
-                    if self.attempt(from_mapping, cls, {key: value}, f"{where}.sweep") is None:
-                        break
+                continue
+            cls = params_cls if key in allowed else TrainingConfig
+            if isinstance(sweep.axes[key], Distribution) and not type_matches(
+                    0.5, typing.get_type_hints(cls)[key]):
+                self.problems.append(f"{where}.sweep.{key}: a distribution draws real numbers "
+                                     f"and {key} takes {describe(typing.get_type_hints(cls)[key])}"
+                                     f": list its values instead")
+                continue
+            for value in values:
+                if self.attempt(from_mapping, cls, {key: value}, f"{where}.sweep") is None:
+                    break
 
     def deployment(self) -> tuple[Any, dict[str, Any]]:
         """The [deploy] table (a DeploySpec, None when absent or invalid) and the

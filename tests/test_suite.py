@@ -117,12 +117,41 @@ deploy = false
     assert deploy["m--lora--d"] is None
 
 
+def test_a_random_search_gives_stable_trial_cells_with_their_values(tmp_path):
+    text = BASE + """
+[methods.search]
+method = "lora"
+[methods.search.sweep]
+search = "random"
+trials = 5
+search_seed = 3
+r = [4, 8]
+learning_rate = { log_uniform = [1e-4, 1e-2] }
+dropout = { uniform = [0.0, 0.3] }
+"""
+    cells = load_suite(write(tmp_path, text)).cells
+    assert len(cells) == 5 and len({c.id for c in cells}) == 5
+    for cell in cells:
+        assert cell.method_params.r == cell.sweep["r"] in (4, 8)
+        assert cell.training.learning_rate == cell.sweep["learning_rate"]
+        assert 1e-4 <= cell.sweep["learning_rate"] <= 1e-2
+        assert cell.method_params.dropout == cell.sweep["dropout"]
+    more = load_suite(write(tmp_path, text.replace("trials = 5", "trials = 7"))).cells
+    assert [c.id for c in more[:5]] == [c.id for c in cells]  # more trials keep the first ones
+
+
 @pytest.mark.parametrize("extra, expected", [
     ("[methods.lora]\nrank = 8\n", "unknown key 'rank'"),
     ("[methods.lora]\ntraining = { learnig_rate = 1 }\n", "did you mean 'learning_rate'"),
     ("[methods.x]\nmethod = 'lorra'\n", "unknown method 'lorra' (did you mean 'lora'?)"),
     ("[methods.lora]\nr = 'eight'\n", "[methods.lora].r: expected an integer"),
     ("[methods.lora]\nsweep = { r = 4 }\n", "sweep.r: expected a non-empty list"),
+    ("[methods.lora]\nsweep = { search = 'random', trials = 2, r = { uniform = [4, 16] } }\n",
+     "sweep.r: a distribution draws real numbers and r takes an integer"),
+    ("[methods.lora]\nsweep = { search = 'random', trials = 2, dropout = { uniform = [0, 1.5] } }\n",
+     "[methods.lora].sweep.dropout: expected a number in [0, 1), got 1.5"),
+    ("[methods.lora]\nsweep = { search = 'random', trials = 2, lr = [1e-3] }\n",
+     "sweep: unknown key 'lr'"),
     ("[methods.lora]\n[matrix]\nmodels = ['bert']\n", "unknown model 'bert'"),
     ("[methods.lora]\n[trainig]\n", "unknown key 'trainig'"),
     ("[methods.lora]\n[matrix]\ndeploy = 'no'\n", "deploy: expected true or false"),
