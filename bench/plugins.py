@@ -26,11 +26,28 @@ if TYPE_CHECKING:
     import torch.nn as nn
 
     from bench.measure import Footprint
-    from bench.specs import ModelSpec
+    from bench.specs import DatasetSpec, ModelSpec
     from bench.task import TaskInfo
-    from bench.trainer import CellTrainer
 
 Batch = dict[str, "np.ndarray"]  # a tokenized batch: input_ids, attention_mask[, token_type_ids]
+
+
+@dataclass
+class RawData:
+    """What a source read, row by row, before any cleaning."""
+
+    texts: list
+    labels: list  # str/int per row, or a list of them per row (multi-label); None: unlabelled
+    text_pairs: list | None = None
+    splits: list[str] | None = None  # "train"/"validation"/"test" per row: the dataset's own
+    notes: str = ""  # provenance and licence, shown in reports
+    label_names: list[str] | None = None  # the source's own class order (e.g. hf ClassLabel)
+    confidence: list[float] | None = None  # annotator agreement per row, for spec.min_confidence
+
+
+# A dataset source reads its data and does nothing else: bench/data cleans, deduplicates and
+# splits every source the same way.
+DatasetSource = Callable[["DatasetSpec", Path], RawData]
 
 
 @dataclass
@@ -82,9 +99,16 @@ class FineTuneMethod(ABC):
         call `save` first); where the method does not `merge`, the fp32 model as trained."""
 
 
+class Trainer(Protocol):
+    """What a compression may ask of the cell's training (bench/trainer.py CellTrainer)."""
+
+    def train_more(self, model: nn.Module, epochs: float, learning_rate: float) -> nn.Module:
+        """`epochs` more epochs on the cell's train split at `learning_rate`, no early stop."""
+
+
 @dataclass
 class CompressionContext:
-    trainer: CellTrainer | None  # the cell's training (train_more), None where not available
+    trainer: Trainer | None  # the cell's training, None where not available
     example: dict[str, torch.Tensor]  # a real input batch on the model's device, for tracing
     device: str
     progress: Callable[[str], None] = lambda text: None
@@ -121,6 +145,11 @@ class QuantizeStep(Generic[QuantizeFunction]):
     compression: str  # the compression that asked for it
     apply: QuantizeFunction
     info: dict[str, Any] = field(default_factory=dict)  # recorded in the variant's record
+
+
+# The step types of the shipped backends (a new backend may define its own beside its code):
+ModuleQuantizer = Callable[["nn.Module"], "nn.Module"]  # torch: quantize a module
+OnnxFileQuantizer = Callable[[Path, Path], None]  # ONNX Runtime: (fp32 .onnx, int8 .onnx)
 
 
 class QuantizeRecipe(Protocol):

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from bench.errors import BenchInputError
 
 if TYPE_CHECKING:
-    from bench.data import DatasetSource
-    from bench.plugins import Backend, Compression, FineTuneMethod, QuantizeRecipe
+    from bench.plugins import (Backend, Compression, DatasetSource, FineTuneMethod,
+                               QuantizeRecipe)
 
 T = TypeVar("T")
 

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from bench.compression import make_trainable
 from bench.errors import VariantSkipped
-from bench.plugins import Compression, CompressionContext, QuantizeStep
+from bench.plugins import (Compression, CompressionContext, ModuleQuantizer, OnnxFileQuantizer,
+                           QuantizeStep)
 from bench.table_checks import POSITIVE
 from methods.quantize import (Int8Params, in_base_model, onnx_int8_info, quantize_onnx,
                              require_linear_layers)
@@ -29,8 +30,6 @@ from methods.quantize import (Int8Params, in_base_model, onnx_int8_info, quantiz
 if TYPE_CHECKING:
     import torch.nn as nn
 
-    from bench.backends.onnxruntime_backend import OnnxFileQuantizer
-    from bench.backends.torch_backend import ModuleQuantizer
 
 
 @dataclass

@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.errors import VariantSkipped
-from bench.plugins import Compression, QuantizeStep
+from bench.plugins import Compression, ModuleQuantizer, OnnxFileQuantizer, QuantizeStep
 
 if TYPE_CHECKING:
     import torch.nn as nn
 
-    from bench.backends.onnxruntime_backend import OnnxFileQuantizer
-    from bench.backends.torch_backend import ModuleQuantizer
 
 
 @dataclass

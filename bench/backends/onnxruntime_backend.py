@@ -13,7 +13,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -22,12 +22,11 @@ import torch.nn as nn
 from bench.backends import device_name, to_torch, torch_logits
 from bench.environment import installed_versions
 from bench.measure import Footprint, file_size
-from bench.plugins import Backend, Batch, Predictor, QuantizeStep
+from bench.plugins import Backend, Batch, OnnxFileQuantizer, Predictor, QuantizeStep
 
 EXPORTER = "torch.onnx.export(dynamo=True)"
 SINGLE_FILE_LIMIT = 1_800_000_000  # protobuf's 2 GB cap: larger weights go to a .data file
 
-OnnxFileQuantizer = Callable[[Path, Path], None]  # (fp32 .onnx, int8 .onnx): a recipe's step
 
 
 class LogitsOnly(nn.Module):

@@ -29,14 +29,14 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from bench.backends.onnxruntime_backend import (SINGLE_FILE_LIMIT, LogitsOnly, OnnxFileQuantizer,
+from bench.backends.onnxruntime_backend import (SINGLE_FILE_LIMIT, LogitsOnly,
                                                 SessionPredictor, data_files, make_session,
                                                 max_abs_diff, onnx_footprint, quiet_root_logger,
                                                 session_info)
 from bench.environment import installed_versions
 from bench.errors import VariantSkipped
 from bench.measure import file_size
-from bench.plugins import Backend, Batch, Predictor, QuantizeStep
+from bench.plugins import Backend, Batch, OnnxFileQuantizer, Predictor, QuantizeStep
 
 LEGACY_EXPORTER = "torch.onnx.export(dynamo=False, opset 17) of an eager-attention copy"
 OPSET = 17

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -14,9 +13,8 @@ from bench.environment import installed_versions
 from bench.errors import VariantSkipped
 from bench.inference import TorchPredictor
 from bench.measure import file_size, module_footprint
-from bench.plugins import Backend, Batch, Predictor, QuantizeStep
+from bench.plugins import Backend, Batch, ModuleQuantizer, Predictor, QuantizeStep
 
-ModuleQuantizer = Callable[[nn.Module], nn.Module]  # what a torch quantize recipe's step applies
 
 
 class TorchBackend(Backend):

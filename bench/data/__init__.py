@@ -14,12 +14,14 @@ from bench.data.encoding import class_counts, dataset_fingerprint, encode_split
 from bench.data.sources import (canonical_split, existing_file, package_file, raw_from_columns,
                                 resolve_path)
 from bench.data.splitting import split_rows
-from bench.data.types import SPLITS, DatasetSource, PreparedData, RawData, Split, input_error
+from bench.data.types import SPLITS, PreparedData, Split, input_error
+from bench.plugins import DatasetSource
 from bench.registry import DATASET_SOURCES
 from bench.specs import DatasetSpec
 
-# What sources, the pipeline's callers and the tests import from bench.data.
-__all__ = ["DatasetSource", "PreparedData", "RawData", "SPLITS", "Split", "canonical_split",
+# What sources, the pipeline's callers and the tests import from bench.data (a source's
+# interface, RawData and DatasetSource, is in bench/plugins.py).
+__all__ = ["PreparedData", "SPLITS", "Split", "canonical_split",
            "dataset_fingerprint", "existing_file", "input_error", "package_file",
            "prepare_dataset", "raw_from_columns", "resolve_path"]
 

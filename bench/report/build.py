@@ -106,9 +106,19 @@ def build_document(records: list[CellRecord], folders: dict[str, Path],
                 ("f1-vs-size", "tradeoff", (variants, "size_mb", "file size (MB)",
                                             f"{dataset}: F1 against file size"),
                  "F1 macro against file size, Pareto front"),
-                ("f1-vs-params", "f1_against_parameters",
-                 (groups, f"{dataset}: F1 against trainable parameters"),
-                 "F1 macro against trainable parameters")):
+                ("f1-vs-params", "f1_against",
+                 (groups, "trainable_params", "trainable parameters",
+                  f"{dataset}: F1 against trainable parameters", True),
+                 "F1 macro against trainable parameters"),
+                ("f1-vs-train-time", "f1_against",
+                 (groups, "train_runtime_s", "training time (s, per-epoch validation included)",
+                  f"{dataset}: F1 against training time", False),
+                 "F1 macro against training time"),
+                ("f1-vs-train-memory", "f1_against",
+                 (groups, "train_peak_memory_mb",
+                  "training peak memory (MB; on CPU the process peak RSS)",
+                  f"{dataset}: F1 against training peak memory", False),
+                 "F1 macro against training peak memory")):
             image = plotter.draw(f"{dataset}-{name}", function, *args)
             if image:
                 document.add(Image(image, f"{dataset}: {alt}"))

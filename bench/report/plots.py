@@ -79,10 +79,12 @@ def tradeoff(rows: list[VariantRow], cost: str, cost_label: str, title: str,
     return save(figure, path)
 
 
-def f1_against_parameters(groups: list, title: str, path: Path) -> Path | None:
-    """One point per method (seed group), coloured by method entry: mean test F1, with its
-    seeds' 95% interval as error bar where it was repeated."""
-    points = [g for g in groups if g.trainable_params and g.f1.mean is not None]
+def f1_against(groups: list, cost: str, cost_label: str, title: str, log_scale: bool,
+               path: Path) -> Path | None:
+    """One point per method (seed group) at its `cost` (a MethodGroup attribute: trainable
+    parameters, training time, training memory), coloured by method entry: mean test F1, with
+    its seeds' 95% interval as error bar where it was repeated."""
+    points = [g for g in groups if getattr(g, cost) and g.f1.mean is not None]
     if not points:
         return None
     figure, axis = plt.subplots(figsize=(7, 4.5))
@@ -91,13 +93,15 @@ def f1_against_parameters(groups: list, title: str, path: Path) -> Path | None:
         error = None
         if group.f1.low is not None and group.f1.high is not None and group.f1.n > 1:
             error = [[group.f1.mean - group.f1.low], [group.f1.high - group.f1.mean]]
-        axis.errorbar([group.trainable_params], [group.f1.mean], yerr=error, fmt="o", capsize=4,
+        x = getattr(group, cost)
+        axis.errorbar([x], [group.f1.mean], yerr=error, fmt="o", capsize=4,
                       color=colours[group.method])
         label = group.short_name + (f", {group.f1.n} seeds" if group.f1.n > 1 else "")
-        axis.annotate(label, (group.trainable_params, group.f1.mean), fontsize=7,
-                      xytext=(4, 4), textcoords="offset points")
-    axis.set_xscale("log")
-    axis.set_xlabel("trainable parameters")
+        axis.annotate(label, (x, group.f1.mean), fontsize=7, xytext=(4, 4),
+                      textcoords="offset points")
+    if log_scale:
+        axis.set_xscale("log")
+    axis.set_xlabel(cost_label)
     axis.set_ylabel("test F1 macro")
     axis.set_title(title, fontsize=10)
     axis.grid(alpha=0.3, which="both")
