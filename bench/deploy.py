@@ -97,11 +97,14 @@ def build_inputs(test_data: Dataset, tokenizer, spec: DeploySpec,
     data = test.data
     timed = {size: fixed_batch(data, tokenizer, size, spec.sequence_length)
              for size in spec.batch_sizes}
-    trace = fixed_batch(data, tokenizer, max(2, *spec.batch_sizes), spec.sequence_length)
-    ragged = next(iterate_batches(data.select(range(len(data) - min(8, len(data)), len(data))),
-                                  tokenizer, 8))
     validation = (scored_rows(validation_data, spec.eval_samples)
                   if validation_data is not None and len(validation_data) else None)
+    # The examples trace exports, check them against PyTorch and calibrate static int8 (NNCF):
+    # validation rows where there are any, so that no test text shapes a variant.
+    source = validation.data if validation is not None else data
+    trace = fixed_batch(source, tokenizer, max(2, *spec.batch_sizes), spec.sequence_length)
+    ragged = next(iterate_batches(
+        source.select(range(len(source) - min(8, len(source)), len(source))), tokenizer, 8))
     return DeployInputs(data, test.labels, timed, [trace, ragged], test.order, validation)
 
 

@@ -105,3 +105,24 @@ def test_an_unmerged_prefix_tuning_model_exports_to_onnx(tmp_path):
                 for texts in (["good", "a bad long day"], ["fine thanks", "no"])]
     predictor = OnnxRuntimeBackend().prepare(model, examples, tmp_path, "cpu", 1)
     assert predictor.onnx_max_abs_diff < 1e-4
+
+
+def test_an_unmerged_model_deploys_in_fp32_labelled_and_its_compressions_say_why(tmp_path):
+    from bench.deploy import deploy_cell
+    from bench.specs import DeploySpec
+    from toy import splits
+
+    method = METHODS.get("prompt_tuning")()
+    torch.manual_seed(0)
+    model = method.merge_for_deployment(method.build(BERT, TASK, method.Params(), "cpu"))
+    tokenizer = load_tokenizer(BERT)
+    spec = DeploySpec(backends=["torch"], variants=[["int8"], ["prune"]], batch_sizes=[1],
+                      sequence_length=16, warmup_calls=0, rounds=6, round_min_calls=1,
+                      round_min_duration_s=0.0)
+    deployment = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
+                             tmp_path, "cpu")
+    by_variant = {r["variant"]: r for r in deployment.variants}
+    assert by_variant["fp32"]["status"] == "ok" and by_variant["fp32"]["merged"] is False
+    for variant in ("int8", "prune"):
+        assert by_variant[variant]["status"] == "skipped"
+        assert "deployed unmerged" in by_variant[variant]["reason"]

@@ -176,7 +176,8 @@ def int8_recipe(params: Int8Params, device: str) -> QuantizeStep[OpenVinoQuantiz
                   "MIXED: its default for transformers)",
         "weights": "int8 per-channel, symmetric",
         "activations": "int8 per tensor, static ranges from calibration (FakeQuantize)",
-        "calibration": "every example batch the backend receives (real rows of the test split)",
+        "calibration": "every example batch the backend receives (real rows of the validation "
+                       "split; of the test split only where a cell has none)",
         "algorithms": "SmoothQuant, fast bias correction (NNCF defaults for transformers)"})
 
 
