@@ -58,23 +58,8 @@ class OnnxRuntimeBackend(Backend):
     def prepare(self, model: nn.Module, examples: list[Batch], workdir: Path, device: str,
                 threads: int, quantize: QuantizeStep[OnnxFileQuantizer] | None = None) -> Predictor:
         exported = self._export_once(model, examples, workdir, device)
-        files = [exported.path, *data_files(exported.path)]
-        path = exported.path
-        if quantize:
-            path = workdir / "model.int8.onnx"
-            workdir.mkdir(parents=True, exist_ok=True)
-            with quiet_root_logger():
-                quantize.apply(exported.path, path)
-            files = [path, *data_files(path)]
-        session = make_session(path, device, threads)
-        info = session_info(session, device, threads)
-        info["dtype"] = (f"int8 weights ({quantize.compression}), float32 elsewhere" if quantize
-                         else "float32")
-        if quantize:
-            info["quantization"] = {"by": quantize.compression, **quantize.info}
-        return Predictor(SessionPredictor(session), info,
-                         onnx_footprint(path, file_size(files)),
-                         onnx_max_abs_diff=exported.max_abs_diff)
+        return session_predictor(exported.path, workdir / "model.int8.onnx", device, threads,
+                                 quantize, exported.max_abs_diff)
 
     def _export_once(self, model: nn.Module, examples: list[Batch], workdir: Path,
                      device: str) -> Export:
@@ -86,6 +71,29 @@ class OnnxRuntimeBackend(Backend):
             diff = max_abs_diff(model, SessionPredictor(session), examples, device)
             cached = self._exports[id(model)] = Export(model, path, diff)
         return cached
+
+
+def session_predictor(fp32: Path, int8: Path, device: str, threads: int,
+                      quantize: QuantizeStep[OnnxFileQuantizer] | None,
+                      max_abs_diff: float) -> Predictor:
+    """A session on the `fp32` graph, or on its copy quantized to `int8` by `quantize`, with
+    what ran, what would ship and the export's difference from PyTorch."""
+    path = fp32
+    if quantize:
+        path = int8
+        int8.parent.mkdir(parents=True, exist_ok=True)
+        with quiet_root_logger():
+            quantize.apply(fp32, int8)
+    session = make_session(path, device, threads)
+    info = session_info(session, device, threads)
+    info["file"] = path.name
+    info["dtype"] = (f"int8 weights ({quantize.compression}), float32 elsewhere" if quantize
+                     else "float32")
+    if quantize:
+        info["quantization"] = {"by": quantize.compression, **quantize.info}
+    return Predictor(SessionPredictor(session), info,
+                     onnx_footprint(path, file_size([path, *data_files(path)])),
+                     onnx_max_abs_diff=max_abs_diff)
 
 
 def export(model: nn.Module, example: Batch, path: Path, device: str) -> Path:

@@ -30,12 +30,10 @@ import torch
 import torch.nn as nn
 
 from bench.backends.onnxruntime_backend import (SINGLE_FILE_LIMIT, LogitsOnly,
-                                                SessionPredictor, data_files, make_session,
-                                                max_abs_diff, onnx_footprint, quiet_root_logger,
-                                                session_info)
+                                                SessionPredictor, make_session, max_abs_diff,
+                                                quiet_root_logger, session_predictor)
 from bench.environment import installed_versions
 from bench.errors import VariantSkipped
-from bench.measure import file_size
 from bench.plugins import Backend, Batch, OnnxFileQuantizer, Predictor, QuantizeStep
 
 LEGACY_EXPORTER = "torch.onnx.export(dynamo=False, opset 17) of an eager-attention copy"
@@ -72,25 +70,15 @@ class OnnxRuntimeFusedBackend(Backend):
                 threads: int, quantize: QuantizeStep[OnnxFileQuantizer] | None = None) -> Predictor:
         self.check(device)
         fused = self._fuse_once(model, examples, workdir)
-        path, files = fused.path, [fused.path, *data_files(fused.path)]
-        if quantize:
-            path = workdir / "model.fused.int8.onnx"
-            workdir.mkdir(parents=True, exist_ok=True)
-            with quiet_root_logger():
-                quantize.apply(fused.path, path)
-            files = [path, *data_files(path)]
-        session = make_session(path, "cpu", threads)
-        info = session_info(session, "cpu", threads)
-        info.update(runtime="onnxruntime (transformer fusions)", exporter=LEGACY_EXPORTER,
-                    optimizer=fused.optimizer, graph_operators=operator_counts(path),
-                    versions=installed_versions("onnxruntime", "onnx", "torch", "transformers"))
-        info["dtype"] = (f"int8 weights ({quantize.compression}), float32 elsewhere" if quantize
-                         else "float32")
-        if quantize:
-            info["quantization"] = {"by": quantize.compression, **quantize.info}
-        return Predictor(SessionPredictor(session), info,
-                         onnx_footprint(path, file_size(files)),
-                         onnx_max_abs_diff=fused.max_abs_diff)
+        int8 = workdir / "model.fused.int8.onnx"
+        predictor = session_predictor(fused.path, int8, "cpu", threads, quantize,
+                                      fused.max_abs_diff)
+        predictor.info.update(
+            runtime="onnxruntime (transformer fusions)", exporter=LEGACY_EXPORTER,
+            optimizer=fused.optimizer, graph_operators=operator_counts(int8 if quantize
+                                                                       else fused.path),
+            versions=installed_versions("onnxruntime", "onnx", "torch", "transformers"))
+        return predictor
 
     def _fuse_once(self, model: nn.Module, examples: list[Batch], workdir: Path) -> Fused:
         """One export and fusion per model per run: the fp32 and int8 variants share it."""
