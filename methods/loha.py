@@ -3,7 +3,7 @@ expressive than LoRA at the same rank, twice its trainable weights. Merges."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.table_checks import AT_LEAST_ONE, FRACTION, POSITIVE
 from methods._peft_common import AdapterMethod, empty_module_lists
@@ -36,8 +36,15 @@ class LoHa(AdapterMethod):
     unsupported_layers: ClassVar[tuple[str, ...]] = ("Conv1D",)
 
     def adapter_config(self, params: LycorisParams, heads: list[str]) -> LoHaConfig:
-        from peft import LoHaConfig, TaskType
+        from peft import LoHaConfig
 
-        return LoHaConfig(task_type=TaskType.SEQ_CLS, r=params.r, alpha=params.alpha,
-                          rank_dropout=params.rank_dropout, module_dropout=params.module_dropout,
-                          target_modules=params.target_modules, modules_to_save=heads)
+        return lycoris_config(LoHaConfig, params, heads)
+
+
+def lycoris_config(config_class: type, params: LycorisParams, heads: list[str]) -> Any:
+    """LoHa's and LoKr's configs take the same keys (peft's LyCORIS family)."""
+    from peft import TaskType
+
+    return config_class(task_type=TaskType.SEQ_CLS, r=params.r, alpha=params.alpha,
+                        rank_dropout=params.rank_dropout, module_dropout=params.module_dropout,
+                        target_modules=params.target_modules, modules_to_save=heads)

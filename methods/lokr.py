@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from methods._peft_common import AdapterMethod
-from methods.loha import LycorisParams
+from methods.loha import LycorisParams, lycoris_config
 
 if TYPE_CHECKING:
     from peft import LoKrConfig
@@ -17,8 +17,6 @@ class LoKr(AdapterMethod):
     unsupported_layers: ClassVar[tuple[str, ...]] = ("Conv1D",)
 
     def adapter_config(self, params: LycorisParams, heads: list[str]) -> LoKrConfig:
-        from peft import LoKrConfig, TaskType
+        from peft import LoKrConfig
 
-        return LoKrConfig(task_type=TaskType.SEQ_CLS, r=params.r, alpha=params.alpha,
-                          rank_dropout=params.rank_dropout, module_dropout=params.module_dropout,
-                          target_modules=params.target_modules, modules_to_save=heads)
+        return lycoris_config(LoKrConfig, params, heads)
