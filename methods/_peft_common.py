@@ -40,8 +40,9 @@ class LoraParams:
     use_rslora: bool = False  # rsLoRA: scale the update by alpha / sqrt(r) instead of alpha / r
     # the adapter's initialisation: "default" (B = 0: the model starts as the base), "pissa"
     # (A, B from the weight's top singular vectors, removed from the base weight) or "olora"
-    # (from its QR decomposition, likewise): both change the base weights, which the saved
-    # adapter records (see AdapterMethod.save)
+    # (from its QR decomposition, likewise): both change the base weights; peft reruns the same
+    # initialisation on the original base when the adapter is reloaded, so reload and merge
+    # give the trained logits back (tests/test_methods.py)
     init: Literal["default", "pissa", "olora"] = "default"
 
     def __post_init__(self) -> None:
