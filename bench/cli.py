@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.executors import QUIET_LIBRARIES
+    from bench.executors.processes import QUIET_LIBRARIES
 
     for name, value in QUIET_LIBRARIES.items():  # before transformers is imported
         os.environ.setdefault(name, value)
@@ -95,8 +95,8 @@ def print_problems(problems: list[str]) -> None:
 def cmd_run(args, console: Console) -> int:
     from dataclasses import replace
 
-    from bench.preflight import checked_suite
-    from bench.runner import run_suite
+    from bench.suite.preflight import checked_suite
+    from bench.executors.runner import run_suite
 
     console.print("[dim]checking the suite (data, models, every key)...")
     suite, cells = checked_suite(args.suite, only=args.only)
@@ -119,10 +119,10 @@ def stop_like_ctrl_c(signum, frame) -> None:
 
 
 def make_executor(args, suite):
-    from bench.executors import LocalExecutor
+    from bench.executors.processes import LocalExecutor
 
     if args.executor == "ray":
-        from bench.ray_executor import RayExecutor
+        from bench.executors.ray_tasks import RayExecutor
 
         return RayExecutor(address=args.address, num_cpus=args.workers,
                            cpus_per_cell=suite.cpus_per_cell, gpus_per_cell=suite.gpus_per_cell)
@@ -131,7 +131,7 @@ def make_executor(args, suite):
 
 def cmd_validate(args, console: Console) -> int:
     """The cell list on stdout, one id a line; the verdict on a line of its own on stderr."""
-    from bench.preflight import checked_suite
+    from bench.suite.preflight import checked_suite
 
     suite, cells = checked_suite(args.suite, check_models=not args.skip_models)
     for cell in cells:
@@ -144,7 +144,7 @@ def cmd_validate(args, console: Console) -> int:
 
 
 def cmd_ls(args, console: Console) -> int:
-    from bench.builtin_models import BUILTIN_MODELS
+    from bench.models.builtin import BUILTIN_MODELS
     from bench.registry import (BACKENDS, COMPRESSIONS, DATASET_SOURCES, METHODS,
                                 QUANTIZE_RECIPES)
 
@@ -159,7 +159,7 @@ def cmd_ls(args, console: Console) -> int:
 
 def cmd_report(args, console: Console) -> int:
     from bench.report import build_document, render_csv, to_html, to_markdown
-    from bench.store import read_cell_records
+    from bench.record.store import read_cell_records
 
     if not args.results.is_dir():
         raise BenchInputError(f"results folder not found: {args.results}")
@@ -190,9 +190,9 @@ def cmd_report(args, console: Console) -> int:
 def cmd_compare(args, console: Console) -> int:
     from dataclasses import fields, replace
 
-    from bench.compare import run_compare
+    from bench.report.compare import run_compare
     from bench.specs import CompareThresholds
-    from bench.suite import load_suite
+    from bench.suite.parser import load_suite
 
     thresholds = load_suite(args.suite).compare if args.suite else CompareThresholds()
     given = {f.name: getattr(args, f.name) for f in fields(CompareThresholds)

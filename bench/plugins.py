@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import torch
     import torch.nn as nn
 
-    from bench.measure import Footprint
+    from bench.measure.trackers import Footprint
     from bench.specs import DatasetSpec, ModelSpec
     from bench.task import TaskInfo
 
@@ -100,7 +100,7 @@ class FineTuneMethod(ABC):
 
 
 class Trainer(Protocol):
-    """What a compression may ask of the cell's training (bench/trainer.py CellTrainer)."""
+    """What a compression may ask of the cell's training (bench/stages/trainer.py CellTrainer)."""
 
     def train_more(self, model: nn.Module, epochs: float, learning_rate: float) -> nn.Module:
         """`epochs` more epochs on the cell's train split at `learning_rate`, no early stop."""
@@ -116,7 +116,7 @@ class CompressionContext:
 
 class Compression(ABC):
     """A config class (`Params`) plus the code of one compression step (chain semantics: see
-    bench.deploy)."""
+    bench.stages.variants)."""
 
     name: ClassVar[str]
     Params: ClassVar[type] = NoParams
@@ -179,7 +179,7 @@ class Predictor:
 
 
 class Backend(ABC):
-    """An inference runtime. bench/deploy.py creates one instance per deployment run, so an
+    """An inference runtime. bench/stages/variants.py creates one instance per deployment run, so an
     instance may cache work for that run only (an ONNX export shared by fp32 and int8)."""
 
     name: ClassVar[str]

@@ -52,37 +52,37 @@ def unknown_name_message(kind: str, name: str, known: list[str]) -> str:
 
 
 METHODS: Registry[type[FineTuneMethod]] = Registry("method", {
-    "adalora": "methods.adalora:AdaLoRA",
-    "bitfit": "methods.bitfit:BitFit",
-    "dora": "methods.dora:DoRA",
-    "full": "methods.full:FullFineTuning",
-    "ia3": "methods.ia3:IA3",
-    "loha": "methods.loha:LoHa",
-    "lokr": "methods.lokr:LoKr",
-    "lora": "methods.lora:LoRA",
-    "oft": "methods.oft:OFT",
-    "prefix_tuning": "methods.prefix_tuning:PrefixTuning",
-    "prompt_tuning": "methods.prompt_tuning:PromptTuning",
-    "qlora": "methods.qlora:QLoRA",
-    "vera": "methods.vera:VeRA",
+    "adalora": "bench.methods.adalora:AdaLoRA",
+    "bitfit": "bench.methods.bitfit:BitFit",
+    "dora": "bench.methods.dora:DoRA",
+    "full": "bench.methods.full:FullFineTuning",
+    "ia3": "bench.methods.ia3:IA3",
+    "loha": "bench.methods.loha:LoHa",
+    "lokr": "bench.methods.lokr:LoKr",
+    "lora": "bench.methods.lora:LoRA",
+    "oft": "bench.methods.oft:OFT",
+    "prefix_tuning": "bench.methods.prefix_tuning:PrefixTuning",
+    "prompt_tuning": "bench.methods.prompt_tuning:PromptTuning",
+    "qlora": "bench.methods.qlora:QLoRA",
+    "vera": "bench.methods.vera:VeRA",
 })
 
 COMPRESSIONS: Registry[type[Compression]] = Registry("compression", {
-    "int8": "methods.quantize:DynamicInt8",
-    "prune": "methods.prune:StructuredPrune",
-    "qat": "methods.qat:QuantizationAwareTraining",
+    "int8": "bench.compressions.quantize:DynamicInt8",
+    "prune": "bench.compressions.prune:StructuredPrune",
+    "qat": "bench.compressions.qat:QuantizationAwareTraining",
 })
 
 # "<compression>/<backend>": how that compression quantizes in that backend's runtime. A pair
 # not listed is a variant skipped with the reason "no recipe".
 QUANTIZE_RECIPES: Registry[QuantizeRecipe] = Registry("quantize recipe", {
-    "int8/torch": "methods.quantize:torch_recipe",
-    "int8/onnxruntime": "methods.quantize:onnxruntime_recipe",
-    "int8/onnxruntime-fused": "methods.quantize:onnxruntime_recipe",  # typed fused file
+    "int8/torch": "bench.compressions.quantize:torch_recipe",
+    "int8/onnxruntime": "bench.compressions.quantize:onnxruntime_recipe",
+    "int8/onnxruntime-fused": "bench.compressions.quantize:onnxruntime_recipe",  # typed fused file
     "int8/openvino": "bench.backends.openvino_backend:int8_recipe",  # NNCF, calibrated
-    "qat/torch": "methods.qat:torch_recipe",
-    "qat/onnxruntime": "methods.qat:onnxruntime_recipe",
-    "qat/onnxruntime-fused": "methods.qat:onnxruntime_recipe",
+    "qat/torch": "bench.compressions.qat:torch_recipe",
+    "qat/onnxruntime": "bench.compressions.qat:onnxruntime_recipe",
+    "qat/onnxruntime-fused": "bench.compressions.qat:onnxruntime_recipe",
 })
 
 BACKENDS: Registry[type[Backend]] = Registry("backend", {

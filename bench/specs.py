@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from bench.speedup import min_rounds
+from bench.measure.speedup import min_rounds
 from bench.table_checks import (AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE, SEED,
                                 CountOrFraction, Range)
 
@@ -15,7 +15,7 @@ from bench.table_checks import (AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE, 
 class ModelSpec:
     """Which pretrained model to fine-tune.
 
-    `source` is a built-in name (see bench/models.py: minilm, tiny-bert, tiny-gpt2,
+    `source` is a built-in name (see bench/models/loading.py: minilm, tiny-bert, tiny-gpt2,
     bert-base-config), a local folder, or a Hugging Face hub id (needs the network;
     HF_HUB_OFFLINE=1 fails fast).
     """
@@ -59,7 +59,7 @@ class DatasetSpec:
         "seed": SEED}
 
 
-# What `metric_for_best` may name: validation scores that bench/evaluate.py computes and where
+# What `metric_for_best` may name: validation scores that bench/stages/evaluate.py computes and where
 # higher is better (the best epoch is the one with the highest).
 SCORES = ("accuracy", "subset_accuracy", "roc_auc", *(f"{kind}_{average}" for kind in
           ("f1", "precision", "recall") for average in ("macro", "micro", "weighted")))
@@ -146,7 +146,7 @@ class DeploySpec:
     rounds / warmup_calls / round_min_calls / round_min_duration_s: per batch size, each
         variant gets `warmup_calls` untimed calls, then `rounds` interleaved rounds in which
         every variant is timed until both `round_min_calls` calls and `round_min_duration_s`
-        seconds are reached (see bench.timing_rounds); at least 6 rounds, the fewest whose
+        seconds are reached (see bench.stages.timing_rounds); at least 6 rounds, the fewest whose
         spread gives a 95% interval of a median.
     threads: intra-op threads for torch and ONNX Runtime alike; None keeps the cell's setting.
     onnx_tolerance: largest max-abs difference of exported fp32 logits vs PyTorch on real

@@ -5,7 +5,7 @@
 For each method entry (cells that differ by their sweep values), prints every candidate's
 validation accuracy and macro-F1, best epoch / epochs run and convergence flag, the test
 figures for reference, and the choice: the highest validation macro-F1 (then accuracy)
-(bench/selection.py), flagged when its best epoch was its last. The suite that uses the rate
+(bench/stats/selection.py), flagged when its best epoch was its last. The suite that uses the rate
 runs the same budget, so the best score at that budget is the choice; leaving out the cells
 that may not have converged would prefer runs that stopped early because they never left the
 majority class (seen in results/methods_tuning). Test scores never take part in the choice.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    from bench.selection import Candidate, select_best
-    from bench.store import load_records
+    from bench.stats.selection import Candidate, select_best
+    from bench.record.store import load_records
 
     if len(argv) != 1 or not Path(argv[0]).is_dir():
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bench.errors import BenchInputError
-    from bench.suite import load_suite
+    from bench.suite.parser import load_suite
 
     try:
         suite = load_suite(args.suite)
@@ -71,12 +71,12 @@ def measure_twice(cell, artefacts: Path, spec) -> tuple[list, int]:
     import torch
 
     from bench.data import prepare_dataset
-    from bench.deploy import measure_prepared, prepared_variants
-    from bench.machine_load import LoadProbe
-    from bench.models import load_tokenizer
+    from bench.stages.variants import measure_prepared, prepared_variants
+    from bench.measure.machine_load import LoadProbe
+    from bench.models.loading import load_tokenizer
     from bench.registry import METHODS
-    from bench.devices import resolve_device
-    from bench.trainer import CellTrainer
+    from bench.suite.devices import resolve_device
+    from bench.stages.trainer import CellTrainer
 
     cfg = cell.training
     if cfg.threads:
@@ -101,7 +101,7 @@ def measure_twice(cell, artefacts: Path, spec) -> tuple[list, int]:
 
 
 def summarise(cell_id: str, spec, threads: int, runs: list) -> dict:
-    from bench.environment import cpu_info, git_state, library_versions
+    from bench.measure.environment import cpu_info, git_state, library_versions
 
     variants = {}
     for run in runs:

@@ -75,7 +75,7 @@ echo "bench run exit status $?" >> "$OUT_DIR/suite.log"
 tail -n 40 "$OUT_DIR/suite.log"
 
 step "report"
-results=$("$PYTHON" -c "from bench.suite import load_suite; print(load_suite('$SUITE').output_dir)")
+results=$("$PYTHON" -c "from bench.suite.parser import load_suite; print(load_suite('$SUITE').output_dir)")
 "$PYTHON" -m bench report "$results" --md -o "$results/REPORT.md" > "$OUT_DIR/report.log" 2>&1
 tar czf "$OUT_DIR/gpu-results.tgz" --exclude=artefacts "$results"
 step "done"

@@ -22,7 +22,7 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from bench.machine_load import LoadProbe
+from bench.measure.machine_load import LoadProbe
 from timing import alternate, context, paired_ratio, spread, write_json
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -47,11 +47,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.data import prepare_dataset
     from bench.errors import BenchInputError
-    from bench.models import load_tokenizer
+    from bench.models.loading import load_tokenizer
     from bench.registry import METHODS
-    from bench.suite import load_suite
-    from bench.devices import resolve_device
-    from bench.trainer import CellTrainer
+    from bench.suite.parser import load_suite
+    from bench.suite.devices import resolve_device
+    from bench.stages.trainer import CellTrainer
 
     try:
         if args.repeats < 1:

@@ -28,7 +28,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from bench.machine_load import LoadProbe
+from bench.measure.machine_load import LoadProbe
 from timing import alternate, context, paired_ratio, spread, write_json
 
 REPO = Path(__file__).resolve().parent.parent

@@ -5,10 +5,10 @@ Alternation: round r runs the modes in order, rotated by r (A B, B A, A B ... fo
 so that drift of the machine (heat, other processes) and any "first run pays" effect fall on
 every mode alike. A ratio is taken per round (the modes of one round ran side by side); its
 interval is the distribution-free interval of the median of the per-round ratios that the
-deployment figures use (bench.speedup): 95% from 6 rounds on; with fewer rounds it is
+deployment figures use (bench.measure.speedup): 95% from 6 rounds on; with fewer rounds it is
 [min, max] with its own, stated, coverage (75% for 3 rounds). An interval that holds 1.0 is
 "no measurable difference". The machine's load is sampled before, after and during every
-round (bench.machine_load): a figure taken while something else ran is flagged.
+round (bench.measure.machine_load): a figure taken while something else ran is flagged.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import statistics
 from pathlib import Path
 from typing import Callable
 
-from bench.machine_load import LoadProbe
-from bench.speedup import CONFIDENCE, NO_DIFFERENCE, binomial_cdf, median_interval, min_rounds
+from bench.measure.machine_load import LoadProbe
+from bench.measure.speedup import CONFIDENCE, NO_DIFFERENCE, binomial_cdf, median_interval, min_rounds
 
 
 def alternate(modes: dict[str, Callable[[], float]], repeats: int, probe: LoadProbe,
@@ -62,7 +62,7 @@ def paired_ratio(numerator: list[float], denominator: list[float]) -> dict:
 
 def context(settings: dict) -> dict:
     """Commit, dirty flag, versions, hardware, CPU model and flags, and the settings."""
-    from bench.environment import cpu_info, describe_environment
+    from bench.measure.environment import cpu_info, describe_environment
 
     return {**describe_environment(), "cpu": cpu_info(), "settings": settings}
 

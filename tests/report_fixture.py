@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.record import SCHEMA_VERSION
-from bench.store import write_json_atomic
+from bench.record.store import write_json_atomic
 
 
 def metrics(accuracy: float, f1: float, **more) -> dict:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.store import SCHEMA_VERSION, write_json_atomic
+from bench.record.store import SCHEMA_VERSION, write_json_atomic
 
 CELL = "minilm--lora--tweets"
 ENVIRONMENT = {"hardware": {"cpu": "AMD EPYC", "torch_threads": 2},

@@ -2,10 +2,10 @@
 beyond fails; an accuracy drop alone fails; size growth fails; better figures never do."""
 import pytest
 
-from bench.compare import Rule, compare_cells, rules_from
+from bench.report.compare import Rule, compare_cells, rules_from
 from bench.record import CellRecord
 from bench.specs import CompareThresholds
-from bench.store import SCHEMA_VERSION
+from bench.record.store import SCHEMA_VERSION
 
 LIMITS = CompareThresholds(max_f1_drop=0.02, max_accuracy_drop=0.01,
                            max_latency_increase=0.10, max_size_increase=0.05)

@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from bench.cli import main
-from bench.predictions import SplitPredictions, save_predictions
-from bench.store import SCHEMA_VERSION, write_json_atomic
+from bench.record.predictions import SplitPredictions, save_predictions
+from bench.record.store import SCHEMA_VERSION, write_json_atomic
 
 CELL = "minilm--lora--tweets"
 DATASET = {"name": "tweets", "source": "tweets", "seed": 42}

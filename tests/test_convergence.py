@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from bench.models import load_tokenizer
+from bench.models.loading import load_tokenizer
 from bench.registry import METHODS
 from bench.specs import ModelSpec, TrainingConfig
 import toy

@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 from transformers import AutoTokenizer
 
-import bench.tokenization
+import bench.stages.tokenization
 from bench.data import PreparedData, dataset_fingerprint, prepare_dataset
 from bench.errors import BenchInputError
 from bench.specs import DatasetSpec
-from bench.tokenization import tokenize_splits
+from bench.stages.tokenization import tokenize_splits
 
 
 def spec(**fields) -> DatasetSpec:
@@ -411,8 +411,8 @@ def test_multi_label_targets_are_float_multi_hot(tmp_path, tokenizer, cache):
 def test_second_tokenization_loads_from_the_cache(toy_csv, tokenizer, cache, monkeypatch):
     data = prepare_dataset(spec(source="csv", path="toy.csv", **PAIRS), toy_csv.parent)
     calls = []
-    real = bench.tokenization.tokenize_split
-    monkeypatch.setattr(bench.tokenization, "tokenize_split",
+    real = bench.stages.tokenization.tokenize_split
+    monkeypatch.setattr(bench.stages.tokenization, "tokenize_split",
                         lambda *args: calls.append(args) or real(*args))
     first = tokenize_splits(data, tokenizer, max_length=32)
     assert len(calls) == 3

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from bench.cli import main
-from bench.deploy import deploy_cell
+from bench.stages.variants import deploy_cell
 from bench.errors import VariantSkipped
-from bench.models import load_classifier, load_tokenizer
+from bench.models.loading import load_classifier, load_tokenizer
 from bench.registry import COMPRESSIONS, quantize_recipe
 from bench.specs import DeploySpec, ModelSpec, TrainingConfig
 from bench.table_checks import check_ranges
-from bench.store import load_records
+from bench.record.store import load_records
 from toy import TASK, splits, trainer
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
@@ -257,8 +257,8 @@ def test_a_suite_with_deploy_reports_a_compression_table(tmp_path, monkeypatch, 
 
 
 def test_the_cold_call_comes_before_scoring_and_timing(tmp_path, monkeypatch):
-    import bench.deploy
-    import bench.deploy_timing
+    import bench.stages.variants
+    import bench.stages.variant_timing
 
     events = []
 
@@ -268,10 +268,10 @@ def test_the_cold_call_comes_before_scoring_and_timing(tmp_path, monkeypatch):
             return function(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(bench.deploy, "first_calls", logged("cold", bench.deploy.first_calls))
-    monkeypatch.setattr(bench.deploy, "evaluate", logged("evaluate", bench.deploy.evaluate))
-    monkeypatch.setattr(bench.deploy_timing, "time_variants",
-                        logged("rounds", bench.deploy_timing.time_variants))
+    monkeypatch.setattr(bench.stages.variants, "first_calls", logged("cold", bench.stages.variants.first_calls))
+    monkeypatch.setattr(bench.stages.variants, "evaluate", logged("evaluate", bench.stages.variants.evaluate))
+    monkeypatch.setattr(bench.stages.variant_timing, "time_variants",
+                        logged("rounds", bench.stages.variant_timing.time_variants))
     tokenizer = load_tokenizer(SPEC)
     torch.manual_seed(0)
     spec = replace(FAST, variants=[], round_min_duration_s=0.0)

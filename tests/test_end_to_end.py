@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.predictions import load_predictions
-from bench.store import load_records
+from bench.record.predictions import load_predictions
+from bench.record.store import load_records
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "suites" / "smoke.toml"
@@ -140,7 +140,7 @@ path = "nowhere.csv"
 def test_a_reporting_integration_that_cannot_run_is_bad_input(tmp_path, capsys, monkeypatch,
                                                               report_to, message):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("bench.devices.package_installed", lambda name: False)
+    monkeypatch.setattr("bench.suite.devices.package_installed", lambda name: False)
     suite = tmp_path / "report_to.toml"
     suite.write_text(f"""
 [defaults.training]

@@ -2,10 +2,10 @@
 cuts them, the whole-text floor kept beside it, and a cached floor says it was reused."""
 import pytest
 
-from bench.baseline import cached_tfidf_baseline, cut_to_model_view
+from bench.stages.baseline import cached_tfidf_baseline, cut_to_model_view
 from bench.data import PreparedData, Split
 from bench.task import TaskInfo
-from bench.models import load_tokenizer
+from bench.models.loading import load_tokenizer
 from bench.specs import ModelSpec
 
 TASK = TaskInfo(["neg", "pos"])

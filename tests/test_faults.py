@@ -13,9 +13,9 @@ from typing import Callable
 import psutil
 import pytest
 
-from bench.cell import RUNNER_PID_VARIABLE
+from bench.stages.cell_process import RUNNER_PID_VARIABLE
 from bench.cli import main
-from bench.executors import SCRATCH_PREFIX, remove_stale_scratch
+from bench.executors.processes import SCRATCH_PREFIX, remove_stale_scratch
 
 CHEAP = """
 [defaults.training]
@@ -63,7 +63,7 @@ def cell_processes(runner: subprocess.Popen) -> list[psutil.Process]:
         children = psutil.Process(runner.pid).children()
     except psutil.NoSuchProcess:
         return []
-    return [c for c in children if "bench.cell" in command_line(c)]
+    return [c for c in children if "bench.stages.cell_process" in command_line(c)]
 
 
 def still_running(process: psutil.Process) -> bool:
@@ -203,7 +203,7 @@ def test_a_cell_started_after_its_runner_died_ends_at_once():
     """The runner's pid comes from the runner: a cell whose runner is already gone when its
     watchdog starts (its parent is then someone else) must not train for nobody."""
     cell = subprocess.Popen(
-        [sys.executable, "-c", "import time; from bench.cell import exit_with_parent; "
+        [sys.executable, "-c", "import time; from bench.stages.cell_process import exit_with_parent; "
                                "exit_with_parent(poll_s=0.05); time.sleep(60)"],
         env={**os.environ, RUNNER_PID_VARIABLE: str(os.getpid() + 1_000_000)},
         start_new_session=True)  # the watchdog kills its own process group: not pytest's

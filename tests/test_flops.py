@@ -1,7 +1,7 @@
 """Training compute estimates: 6N per token for full fine-tuning, about 4N for adapters."""
 import pytest
 
-from bench.flops import matmul_parameters, peak_tflops, training_compute
+from bench.stages.flops import matmul_parameters, peak_tflops, training_compute
 from bench.task import TaskInfo
 from bench.registry import METHODS
 from bench.specs import ModelSpec

@@ -9,14 +9,14 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bench.deploy import build_inputs
-from bench.environment import gpu_check
-from bench.measure import cuda_working_memory, summarise
-from bench.models import count_parameters, load_classifier, load_tokenizer
+from bench.stages.variants import build_inputs
+from bench.measure.environment import gpu_check
+from bench.measure.trackers import cuda_working_memory, summarise
+from bench.models.loading import count_parameters, load_classifier, load_tokenizer
 from bench.registry import BACKENDS, METHODS
 from bench.specs import DeploySpec, ModelSpec, TrainingConfig
-from bench.timing_rounds import RoundBudget, bound_call, interleaved_rounds, warm_up
-from bench.devices import resolve_precision
+from bench.stages.timing_rounds import RoundBudget, bound_call, interleaved_rounds, warm_up
+from bench.suite.devices import resolve_precision
 from toy import TASK, splits, trainer
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")

@@ -3,9 +3,9 @@ hardware while still comparing accuracy and size."""
 import copy
 
 from bench.cli import main
-from bench.environment import cpu_info
-from bench.hardware import hardware_difference, hardware_key
-from bench.store import write_json_atomic
+from bench.measure.environment import cpu_info
+from bench.measure.hardware import hardware_difference, hardware_key
+from bench.record.store import write_json_atomic
 from test_compare import ENVIRONMENT, record
 
 CPUINFO = """processor\t: 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.store import load_records
+from bench.record.store import load_records
 
 KEYWORDS = {"zebra": "sport", "apple": "arts", "mango": "news"}  # label order != sorted order
 FILLER = ("the a of to in on at by with from for and or but so then when where which who "

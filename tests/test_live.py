@@ -5,9 +5,9 @@ import io
 import pytest
 from rich.console import Console
 
-from bench.cell_deployment import deploy_progress
-from bench.live import LiveProgress, RunClock, duration
-from bench.models import load_classifier, load_tokenizer
+from bench.stages.deployment import deploy_progress
+from bench.executors.live import LiveProgress, RunClock, duration
+from bench.models.loading import load_classifier, load_tokenizer
 from bench.specs import DeploySpec, ModelSpec, TrainingConfig
 from toy import TASK, trainer
 

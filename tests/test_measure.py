@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from bench.plugins import Predictor
-from bench.machine_load import BUSY_OTHER_CORES, LoadProbe
-from bench.measure import Footprint, summarise, time_until
-from bench.speedup import NO_DIFFERENCE, median_interval, min_rounds, speedup
-from bench.timing_rounds import RoundBudget, first_calls, interleaved_rounds, time_variants, warm_up
+from bench.measure.machine_load import BUSY_OTHER_CORES, LoadProbe
+from bench.measure.trackers import Footprint, summarise, time_until
+from bench.measure.speedup import NO_DIFFERENCE, median_interval, min_rounds, speedup
+from bench.stages.timing_rounds import RoundBudget, first_calls, interleaved_rounds, time_variants, warm_up
 
 
 class FakeClock:

@@ -12,11 +12,11 @@ from transformers import PreTrainedModel, TrainerState
 
 from bench.errors import BenchInputError
 from bench.task import TaskInfo
-from bench.models import count_parameters, load_tokenizer
+from bench.models.loading import count_parameters, load_tokenizer
 from bench.registry import METHODS
 from bench.specs import ModelSpec
 from bench.table_checks import from_mapping
-from methods._peft_common import LoraParams, lora_config
+from bench.methods._peft_common import LoraParams, lora_config
 
 TASK = TaskInfo(["negative", "neutral", "positive"])
 TEXTS = ["I love this phone", "worst service ever", "the bus is at noon", "what a great day",

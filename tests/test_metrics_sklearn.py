@@ -1,10 +1,10 @@
-"""Every figure of bench.evaluate against scikit-learn's own functions on random logits: a
+"""Every figure of bench.stages.evaluate against scikit-learn's own functions on random logits: a
 wrong averaging, argmax axis, probability or confusion-matrix orientation shows up here."""
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from bench.evaluate import compute_metrics
+from bench.stages.evaluate import compute_metrics
 from bench.task import TaskInfo
 
 

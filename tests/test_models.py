@@ -12,7 +12,7 @@ from transformers import AutoTokenizer, BitsAndBytesConfig, DistilBertConfig
 
 from bench.errors import BenchInputError
 from bench.task import TaskInfo
-from bench.models import (classifier_head_names, classifier_skeleton, count_parameters,
+from bench.models.loading import (classifier_head_names, classifier_skeleton, count_parameters,
                           load_classifier, load_tokenizer, resolve_model_source)
 from bench.specs import ModelSpec
 
@@ -108,7 +108,7 @@ def test_local_folder_is_loaded_and_missing_body_weights_are_reported(tmp_path, 
     transformers_logger = logging.getLogger("transformers.modeling_utils")
     transformers_logger.addHandler(handler)
     try:
-        with caplog.at_level(logging.WARNING, logger="bench.models"):
+        with caplog.at_level(logging.WARNING, logger="bench.models.loading"):
             load_classifier(ModelSpec(name="mine", source=str(folder)), TASK)
     finally:
         transformers_logger.removeHandler(handler)

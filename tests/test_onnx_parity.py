@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import bench.backends.onnxruntime_backend as ort_backend
-from bench.deploy import deploy_cell
-from bench.models import load_classifier, load_tokenizer
+from bench.stages.variants import deploy_cell
+from bench.models.loading import load_classifier, load_tokenizer
 from bench.specs import DeploySpec, ModelSpec
 from toy import TASK, splits
 

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from bench.evaluate import evaluate
-from bench.inference import iterate_batches, labels_of, length_order
+from bench.stages.evaluate import evaluate
+from bench.models.inference import iterate_batches, labels_of, length_order
 from bench.task import TaskInfo
-from bench.models import load_tokenizer
-from bench.predictions import SplitPredictions, load_predictions, save_predictions
+from bench.models.loading import load_tokenizer
+from bench.record.predictions import SplitPredictions, load_predictions, save_predictions
 from bench.specs import ModelSpec
-from bench.stats import paired_verdict
-from bench.store import ResultStore
+from bench.stats.bootstrap import paired_verdict
+from bench.record.store import ResultStore
 
 TASK = TaskInfo(["a", "b", "c"])
 

@@ -1,5 +1,5 @@
 """Provenance of a run: which code produced a record."""
-from bench.environment import git_state
+from bench.measure.environment import git_state
 
 
 def test_a_copied_tree_records_the_commit_its_caller_names(monkeypatch, tmp_path):

@@ -2,10 +2,10 @@
 q/k/v projections shrink by whole heads, and the pruned model still runs on any input shape."""
 import torch
 
-from bench.deploy import CompressionContext
-from bench.models import load_classifier, load_tokenizer
+from bench.stages.variants import CompressionContext
+from bench.models.loading import load_classifier, load_tokenizer
 from bench.specs import ModelSpec
-from methods.prune import PruneParams, StructuredPrune
+from bench.compressions.prune import PruneParams, StructuredPrune
 from toy import TASK
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")

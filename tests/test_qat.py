@@ -8,11 +8,11 @@ import torch
 import torch.nn as nn
 from torchao.quantization.qat import FakeQuantizedLinear
 
-from bench.deploy import CompressionContext
-from bench.models import load_classifier, load_tokenizer
+from bench.stages.variants import CompressionContext
+from bench.models.loading import load_classifier, load_tokenizer
 from bench.specs import ModelSpec, TrainingConfig
-from bench.trainer import CellTrainer
-from methods.qat import QATParams, QuantizationAwareTraining, quantize_torchao
+from bench.stages.trainer import CellTrainer
+from bench.compressions.qat import QATParams, QuantizationAwareTraining, quantize_torchao
 from toy import TASK, trainer
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")

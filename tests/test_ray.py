@@ -59,7 +59,7 @@ def test_two_workers_run_cells_at_once_and_every_record_is_stored(tmp_path, monk
 
 
 def test_missing_ray_is_one_line(monkeypatch):
-    from bench.ray_executor import RayExecutor
+    from bench.executors.ray_tasks import RayExecutor
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(BenchInputError, match=r"^the Ray executor needs the ray package: "
@@ -77,7 +77,7 @@ def test_workers_with_an_address_is_bad_input(capsys):
 @needs_ray
 def test_a_cell_asking_for_more_than_the_cluster_has_is_refused():
     """Ray would keep such a task waiting forever; the executor says why instead."""
-    from bench.ray_executor import RayExecutor
+    from bench.executors.ray_tasks import RayExecutor
 
     executor = RayExecutor(gpus_per_cell=1)
     executor.ray = SimpleNamespace(cluster_resources=lambda: {"CPU": 2.0})

@@ -12,7 +12,7 @@ from bench.registry import (BACKENDS, COMPRESSIONS, DATASET_SOURCES, METHODS, QU
                             Registry)
 
 CLASS_REGISTRIES = [(METHODS, FineTuneMethod), (COMPRESSIONS, Compression), (BACKENDS, Backend)]
-PLUGIN_PACKAGES = {"methods": [METHODS, COMPRESSIONS, QUANTIZE_RECIPES],
+PLUGIN_PACKAGES = {"bench.methods": [METHODS], "bench.compressions": [COMPRESSIONS, QUANTIZE_RECIPES],
                    "bench.datasets": [DATASET_SOURCES], "bench.backends": [BACKENDS]}
 
 

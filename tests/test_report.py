@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.predictions import SplitPredictions, save_predictions
+from bench.record.predictions import SplitPredictions, save_predictions
 from bench.record import CellRecord
 from bench.report import build_document, to_markdown
 from bench.report.pareto import pareto_front
-from bench.store import read_cell_records, write_json_atomic
+from bench.record.store import read_cell_records, write_json_atomic
 from tests.report_fixture import write_fixture
 
 
@@ -210,7 +210,7 @@ def test_cheapest_method_tied_in_a_paired_test(results):
 
 
 def test_seeds_of_a_cell_are_one_group_with_mean_and_spread(results):
-    pytest.importorskip("bench.stats", reason="seed summaries")
+    pytest.importorskip("bench.stats.bootstrap", reason="seed summaries")
     base = json.loads((results / "m--ia3--tweets.json").read_text())
     for seed, f1 in ((1, 0.78), (2, 0.80), (3, 0.82)):
         cell_id = f"m--ia3--tweets--seed{seed}"

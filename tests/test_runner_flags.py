@@ -13,10 +13,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-import bench.executors as executors
+import bench.executors.processes as executors
 from bench.cli import main
-from bench.store import SCHEMA_VERSION, ResultStore
-from bench.suite import load_suite
+from bench.record.store import SCHEMA_VERSION, ResultStore
+from bench.suite.parser import load_suite
 
 SUITE = """
 [suite]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from bench.errors import BenchInputError
-from bench.search import Distribution, parse_sweep
+from bench.suite.sweeps import Distribution, parse_sweep
 
 RANDOM = {"search": "random", "trials": 20, "search_seed": 7,
           "learning_rate": {"log_uniform": [1e-4, 1e-2]}, "dropout": {"uniform": [0.0, 0.3]},

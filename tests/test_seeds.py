@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BenchInputError
-from bench.suite import load_suite
+from bench.suite.parser import load_suite
 
 SUITE = """
 [suite]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from bench.selection import Candidate, select_best, select_within
-from bench.stats import (bootstrap_interval, mcnemar_exact_p, metric_under_weights,
+from bench.stats.selection import Candidate, select_best, select_within
+from bench.stats.bootstrap import (bootstrap_interval, mcnemar_exact_p, metric_under_weights,
                          indicator_matrices, paired_verdict, summarize_seeds)
 
 

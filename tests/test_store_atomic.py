@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-import bench.store as store_module
-from bench.store import SCHEMA_VERSION, ResultStore, load_records, write_json_atomic
+import bench.record.store as store_module
+from bench.record.store import SCHEMA_VERSION, ResultStore, load_records, write_json_atomic
 
 
 def record(cell_id: str, status: str = "ok", **extra) -> dict:

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.cell_spec import cell_from_json, cell_to_json
+from bench.suite.cell import cell_from_json, cell_to_json
 from bench.cli import main
 from bench.errors import BenchInputError
-from bench.suite import load_suite
+from bench.suite.parser import load_suite
 
 REPO = Path(__file__).resolve().parent.parent
 

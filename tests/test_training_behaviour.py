@@ -6,11 +6,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from bench.evaluate import evaluate
-from bench.inference import TorchPredictor, by_length, iterate_batches, labels_of
-from bench.models import load_classifier, load_tokenizer
+from bench.stages.evaluate import evaluate
+from bench.models.inference import TorchPredictor, by_length, iterate_batches, labels_of
+from bench.models.loading import load_classifier, load_tokenizer
 from bench.specs import ModelSpec, TrainingConfig
-from bench.train import KeepBest
+from bench.stages.trainer_parts import KeepBest
 from toy import TASK, trainer
 
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
@@ -39,16 +39,16 @@ def test_keep_best_restores_the_weights_of_the_best_epoch():
 def test_training_ends_with_the_weights_of_its_best_epoch(monkeypatch):
     """Through CellTrainer.train, with validation F1 scripted to peak at epoch 1 of 2: the model it
     returns scores the validation loss that the Trainer logged at epoch 1, not epoch 2's."""
-    import bench.trainer
+    import bench.stages.trainer
 
     scripted = iter([0.9, 0.5])
-    real_metrics = bench.trainer.scalar_metrics
+    real_metrics = bench.stages.trainer.scalar_metrics
 
     def peaking_early(task):
         compute = real_metrics(task)
         return lambda prediction: {**compute(prediction), "f1_macro": next(scripted)}
 
-    monkeypatch.setattr(bench.trainer, "scalar_metrics", peaking_early)
+    monkeypatch.setattr(bench.stages.trainer, "scalar_metrics", peaking_early)
     tokenizer = load_tokenizer(SPEC)
     cell = trainer(tokenizer, replace(CFG, epochs=2, eval_each_epoch=True, keep_best=True,
                                       learning_rate=3e-3))

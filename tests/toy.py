@@ -2,7 +2,7 @@
 from datasets import Dataset
 
 from bench.task import TaskInfo
-from bench.trainer import CellTrainer
+from bench.stages.trainer import CellTrainer
 
 TASK = TaskInfo(["negative", "neutral", "positive"])
 WORDS = {0: "awful terrible worst hate", 1: "meeting noon bus table", 2: "love great happy best"}

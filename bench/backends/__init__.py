@@ -12,7 +12,7 @@ from bench.plugins import Batch
 def device_name(device: str) -> str:
     if device == "cuda":
         return torch.cuda.get_device_name(0)
-    from bench.environment import cpu_name
+    from bench.measure.environment import cpu_name
 
     return cpu_name()
 

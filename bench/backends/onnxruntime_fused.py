@@ -32,7 +32,7 @@ import torch.nn as nn
 from bench.backends.onnxruntime_backend import (SINGLE_FILE_LIMIT, LogitsOnly,
                                                 SessionPredictor, make_session, max_abs_diff,
                                                 quiet_root_logger, session_predictor)
-from bench.environment import installed_versions
+from bench.measure.environment import installed_versions
 from bench.errors import VariantSkipped
 from bench.plugins import Backend, Batch, OnnxFileQuantizer, Predictor, QuantizeStep
 

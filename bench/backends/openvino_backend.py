@@ -34,15 +34,15 @@ import torch.nn as nn
 
 from bench.backends.onnxruntime_backend import max_abs_diff
 from bench.backends.onnxruntime_fused import LEGACY_EXPORTER, export_legacy
-from bench.environment import installed_versions
+from bench.measure.environment import installed_versions
 from bench.errors import VariantSkipped
-from bench.measure import Footprint, file_size
+from bench.measure.trackers import Footprint, file_size
 from bench.plugins import Backend, Batch, Predictor, QuantizeStep
 
 if TYPE_CHECKING:
     import openvino as ov
 
-    from methods.quantize import Int8Params
+    from bench.compressions.quantize import Int8Params
 
 # what an OpenVINO quantize recipe's step applies: (fp32 model, calibration batches) -> model
 OpenVinoQuantizer = Callable[["ov.Model", list[Batch]], "ov.Model"]
@@ -163,7 +163,7 @@ def ir_footprint(graph, file_bytes: int) -> Footprint:
 
 def int8_recipe(params: Int8Params, device: str) -> QuantizeStep[OpenVinoQuantizer]:
     """"int8/openvino": NNCF post-training static quantization (see the module docstring)."""
-    from methods.quantize import DynamicInt8
+    from bench.compressions.quantize import DynamicInt8
 
     if device != "cpu":
         raise VariantSkipped("int8 on openvino (NNCF) runs on CPU only here")

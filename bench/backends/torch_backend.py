@@ -9,10 +9,10 @@ import torch.nn as nn
 from safetensors.torch import save_model
 
 from bench.backends import device_name
-from bench.environment import installed_versions
+from bench.measure.environment import installed_versions
 from bench.errors import VariantSkipped
-from bench.inference import TorchPredictor
-from bench.measure import file_size, module_footprint
+from bench.models.inference import TorchPredictor
+from bench.measure.trackers import file_size, module_footprint
 from bench.plugins import Backend, Batch, ModuleQuantizer, Predictor, QuantizeStep
 
 

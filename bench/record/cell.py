@@ -1,6 +1,6 @@
 """The record of one cell: what ran (configuration, environment), what it measured, and why it
-failed if it did. bench/cell.py writes it; the report, the CSV, `bench compare` and the run
-summary read it only through these types (and bench/rows.py)."""
+failed if it did. bench/stages/cell_process.py writes it; the report, the CSV, `bench compare` and the run
+summary read it only through these types (and bench/record/rows.py)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -32,7 +32,7 @@ class ErrorInfo(Part):
 
 @dataclass
 class CellConfig(Part):
-    """The cell as the suite resolved it (bench/cell_spec.py Cell), as plain JSON."""
+    """The cell as the suite resolved it (bench/suite/cell.py Cell), as plain JSON."""
 
     model: dict = field(default_factory=dict)
     dataset: dict = field(default_factory=dict)

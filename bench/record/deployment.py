@@ -1,4 +1,4 @@
-"""One deployed variant (a compression chain on a backend, bench/deploy.py) and its figures."""
+"""One deployed variant (a compression chain on a backend, bench/stages/variants.py) and its figures."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,4 @@
-"""Scores of one model on one split (bench/evaluate.py writes them), with the 95% intervals
+"""Scores of one model on one split (bench/stages/evaluate.py writes them), with the 95% intervals
 the statistics add where the record has them."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What fine-tuning reported (bench/train.py TrainingReport), and its per-epoch curve."""
+"""What fine-tuning reported (bench/stages/trainer_parts.py TrainingReport), and its per-epoch curve."""
 from __future__ import annotations
 
 import math

@@ -9,13 +9,13 @@ from bench.report.format import NO_INTERVAL, interval, mb, num, signed
 from bench.report.deploy_choice import choose_variants
 from bench.report.groups import MethodGroup
 from bench.report.tables import speedup_text
-from bench.rows import VariantRow
+from bench.record.rows import VariantRow
 from bench.report.verdicts import Comparison, compare
-from bench.selection import Candidate, select_best
+from bench.stats.selection import Candidate, select_best
 
 
 def best_method(groups: list[MethodGroup]) -> tuple[MethodGroup | None, bool]:
-    """The best group by bench/selection.py: highest validation F1 macro, then accuracy; on
+    """The best group by bench/stats/selection.py: highest validation F1 macro, then accuracy; on
     test scores only where no group has validation scores (and the answer says so). Returns the
     group and whether validation decided."""
     def candidate(g: MethodGroup, on_validation: bool) -> Candidate:

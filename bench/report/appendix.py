@@ -6,7 +6,7 @@ from bench.record import CellRecord, Metrics
 from bench.report.document import Block, Heading, Image, Table, Text
 from bench.report.format import mb, num, setting, signed
 from bench.report.tables import noise_note
-from bench.rows import megabytes
+from bench.record.rows import megabytes
 
 TRAINING_KEYS = ("learning_rate", "epochs", "batch_size", "gradient_accumulation_steps",
                  "weight_decay", "scheduler", "warmup_ratio", "warmup_steps", "precision",

@@ -14,7 +14,7 @@ from bench.report.tables import (before_after_table, deployment_summary_table,
                                  evaluation_table, floor_text, sizes_table, summary_table,
                                  trials_tables)
 from bench.report.verdicts import verdicts_block
-from bench.rows import cell_rows, variant_rows
+from bench.record.rows import cell_rows, variant_rows
 
 PLOTS = "plots"  # folder of the PNG files, beside the report
 

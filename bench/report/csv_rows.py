@@ -6,7 +6,7 @@ import csv
 import io
 
 from bench.record import CellRecord
-from bench.rows import FINE_TUNED, cell_row, variant_row
+from bench.record.rows import FINE_TUNED, cell_row, variant_row
 
 CELL_COLUMNS = ("cell_id", "status", "model", "method", "method_kind", "dataset", "seed",
                 "seed_group", "trainable_params", "total_params", "train_runtime_s",

@@ -1,6 +1,6 @@
 """Which deployed variant to ship, per target (latency, throughput, file size): the best one
 within an accuracy budget of the best uncompressed (fp32) model, both choices made on validation
-scores by bench/selection.py and reported on test. The bar is the uncompressed model's: a
+scores by bench/stats/selection.py and reported on test. The bar is the uncompressed model's: a
 variant that trained further (pruning recovery, QAT) does not raise it. Records whose variants
 were scored on test only are judged on test, and the answer says so."""
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from bench.rows import VariantRow
-from bench.selection import Candidate, select_best, select_within
+from bench.record.rows import VariantRow
+from bench.stats.selection import Candidate, select_best, select_within
 
 BUDGET_POINTS = 1.0  # accuracy and F1 macro may each drop at most 1 point (percentage points)
 NEVER = float("inf")

@@ -8,7 +8,7 @@ from statistics import mean
 
 from bench.record import CellRecord
 from bench.report.format import NO_INTERVAL, num
-from bench.rows import CellRow, cell_row
+from bench.record.rows import CellRow, cell_row
 
 
 @dataclass
@@ -32,13 +32,13 @@ class Score:
 
 
 def score_over(values: list[float | None], single: tuple[float | None, float | None]) -> Score:
-    """Seeds: their mean, std and interval (bench/stats.py); one run: its own interval."""
+    """Seeds: their mean, std and interval (bench/stats/bootstrap.py); one run: its own interval."""
     known = [v for v in values if v is not None]
     if not known:
         return Score(None)
     if len(known) == 1:
         return Score(known[0], single[0], single[1])
-    from bench.stats import summarize_seeds
+    from bench.stats.bootstrap import summarize_seeds
 
     summary = summarize_seeds(known)
     return Score(summary.mean, summary.low, summary.high, summary.n, summary.std)

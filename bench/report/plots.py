@@ -11,7 +11,7 @@ from matplotlib.ticker import FormatStrFormatter  # noqa: E402
 
 from bench.record import CellRecord  # noqa: E402
 from bench.report.pareto import pareto_front  # noqa: E402
-from bench.rows import VariantRow  # noqa: E402
+from bench.record.rows import VariantRow  # noqa: E402
 
 DPI = 110
 

@@ -6,7 +6,7 @@ from bench.record import CellRecord
 from bench.report.document import Table
 from bench.report.format import mb, num, params, setting, signed, values_label
 from bench.report.groups import MethodGroup
-from bench.rows import CellRow, VariantRow
+from bench.record.rows import CellRow, VariantRow
 
 TRIAL_PARAMETERS = {"r": "r", "alpha": "alpha", "dropout": "dropout", "bias": "bias",
                     "epochs": "epochs", "batch_size": "batch size",

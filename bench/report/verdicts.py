@@ -62,7 +62,7 @@ def compare_runs(a: MethodGroup, b: MethodGroup, folders: dict[str, Path]) -> li
         if None in predictions or len(predictions[0][0]) != len(predictions[1][0]) or (
                 predictions[0][0] != predictions[1][0]).any():
             continue
-        from bench.stats import paired_verdict
+        from bench.stats.bootstrap import paired_verdict
 
         verdict = paired_verdict(predictions[0][0], predictions[0][1], predictions[1][1],
                                  metric="f1_macro", num_classes=predictions[0][1].shape[1])
@@ -91,7 +91,7 @@ def load_test_predictions(record: CellRecord, folders: dict[str, Path]):
     path = folders[record.cell_id] / record.predictions_file
     if not path.is_file():
         return None
-    from bench.predictions import load_predictions
+    from bench.record.predictions import load_predictions
 
     split = load_predictions(path).get("test")
     if split is None or split.probs.ndim != 2:

@@ -21,9 +21,9 @@ import torch
 from datasets import Dataset
 
 from bench.plugins import CompressionContext
-from bench.deploy import build_inputs
+from bench.stages.variants import build_inputs
 from bench.task import TaskInfo
-from bench.models import load_classifier, load_tokenizer
+from bench.models.loading import load_classifier, load_tokenizer
 from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe
 from bench.specs import DeploySpec, ModelSpec
 

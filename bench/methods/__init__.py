@@ -1,0 +1,1 @@
+"""Fine-tuning method plugins, one module each, listed in bench/registry.py METHODS."""

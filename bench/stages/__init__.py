@@ -1,0 +1,1 @@
+"""The stages of one cell, run in its own process: training (data -> model -> fine-tune -> evaluate -> save) and deployment (compress -> backends -> evaluate + time)."""

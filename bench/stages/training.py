@@ -1,0 +1,170 @@
+"""The training stage of a cell: data -> model -> fine-tune -> evaluate -> save, each step filling
+the cell's record. The deployment stage (bench/stages/deployment.py) goes on from its result."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.stages.events import Phases, Progress, counted
+from bench.suite.cell import Cell
+
+if TYPE_CHECKING:
+    import torch.nn as nn
+
+    from bench.plugins import FineTuneMethod
+    from bench.stages.trainer import CellTrainer
+
+
+@dataclass
+class TrainedCell:
+    """What the deployment stage needs of the training stage."""
+
+    method: FineTuneMethod
+    model: nn.Module  # fine-tuned, adapters not merged yet
+    trainer: CellTrainer  # tokenizer, tokenized splits, task, device
+
+
+def train_stage(cell: Cell, artefact_dir: Path, record: dict, phases: Phases,
+                predictions: dict) -> TrainedCell:
+    """Fill `record` (and `predictions`, per example: bench/record/predictions.py) in place, so that a
+    failure keeps everything measured before it."""
+    import torch
+
+    from bench.stages.baseline import cached_tfidf_baseline
+    from bench.data import prepare_dataset
+    from bench.stages.evaluate import evaluate
+    from bench.stages.flops import training_compute
+    from bench.models.inference import TorchPredictor, iterate_batches, labels_of, length_order
+    from bench.models.loading import count_parameters, load_tokenizer
+    from bench.registry import METHODS
+    from bench.suite.devices import resolve_device
+    from bench.stages.trainer import CellTrainer
+
+    cfg, model_spec, data_spec = cell.training, cell.model, cell.dataset
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    record["device"] = {"type": device, "torch_threads": torch.get_num_threads(),
+                        "name": torch.cuda.get_device_name(0) if device == "cuda" else None}
+    if device == "cuda":
+        from bench.measure.environment import gpu_check
+
+        record["device"]["gpu_check"] = gpu_check()
+    method = METHODS.get(cell.method)()
+    method.check_available(device)
+
+    phases.enter("data")
+    data = prepare_dataset(data_spec, Path(cell.base_dir))
+    record["data"] = data.info
+    record["task"] = {"label_names": data.task.label_names, "multi_label": data.task.multi_label}
+    tokenizer = load_tokenizer(model_spec)
+    trainer = CellTrainer.of_prepared(
+        data, tokenizer, cfg, device, data_spec.max_length,
+        log_dir=training_log_dir(artefact_dir) if cfg.report_to else None,
+        progress=Progress("steps"))
+    tokenized = trainer.data
+    orders = {split: length_order(tokenized[split]) for split in ("validation", "test")}
+
+    def score(model, split: str = "test", keep: bool = False) -> dict:
+        rows = tokenized[split].select(orders[split].tolist())
+        batches = counted(iterate_batches(rows, tokenizer, cfg.eval_batch_size),
+                          -(-len(rows) // cfg.eval_batch_size), Progress(f"{split} batches"))
+        result = evaluate(TorchPredictor(model, device), batches, labels_of(rows), data.task,
+                          order=orders[split])
+        if keep:
+            predictions[split] = result.predictions
+        return result.metrics
+
+    if cfg.baseline:
+        phases.enter("baseline")
+        record["baseline"] = cached_tfidf_baseline(data, seed=cfg.seed, tokenizer=tokenizer,
+                                                   max_length=data_spec.max_length)
+
+    phases.enter("load model")
+    torch.manual_seed(cfg.seed)
+    model = method.build(model_spec, data.task, cell.method_params, device)
+    trainable, total = count_parameters(model)
+    record["parameters"] = {"trainable": trainable, "total": total,
+                            "trainable_pct": 100.0 * trainable / total}
+    record["evaluation"] = {}
+    if cfg.evaluate_before:
+        phases.enter("evaluate before")
+        record["evaluation"]["before"] = score(model)
+
+    phases.enter("train")
+    report = trainer.train(model, method)
+    record["training"] = report.to_dict()
+    record["training"]["compute"] = training_compute(
+        model, report.tokens, report.train_time_s, record["device"]["name"],
+        report.precision).to_dict()
+
+    phases.enter("evaluate")
+    record["evaluation"]["validation"] = score(model, "validation", keep=True)
+    record["evaluation"]["test"] = score(model, keep=True)
+    record["examples"] = inference_examples(model, tokenizer, data, device, cfg.inference_examples)
+
+    phases.enter("save")
+    method.save(model, artefact_dir)
+    record["artefacts"] = describe_artefacts(artefact_dir)
+    record["artefacts"]["wrapped_modules"] = wrapped_modules(model)
+    return TrainedCell(method, model, trainer)
+
+
+def training_log_dir(artefact_dir: Path) -> Path:
+    """Beside the saved model, not in it: `artefacts.bytes` is what would ship."""
+    return artefact_dir.with_name(f"{artefact_dir.name}.training-logs")
+
+
+def inference_examples(model, tokenizer, data, device: str, count: int) -> list[dict]:
+    """A few test texts with the true label, the prediction and its score."""
+    import numpy as np
+    import torch
+
+    from bench.stages.evaluate import sigmoid, softmax
+
+    texts = data.test.texts[:count]
+    if not texts:
+        return []
+    pairs = data.test.text_pairs[:count] if data.test.text_pairs else None
+    encoded = tokenizer(texts, pairs, truncation=True, padding=True, return_tensors="pt")
+    encoded = {k: v.to(device) for k, v in encoded.items()}
+    with torch.inference_mode():
+        logits = model(**encoded).logits.float().cpu().numpy()
+    names = data.task.label_names
+    examples = []
+    for i, text in enumerate(texts):
+        truth = data.test.labels[i]
+        if data.task.multi_label:
+            probs = sigmoid(logits[i])
+            predicted = [names[j] for j in np.flatnonzero(probs >= 0.5)]
+            examples.append({"text": text, "label": [names[j] for j in np.flatnonzero(truth)],
+                             "predicted": predicted, "score": float(probs.max())})
+        else:
+            probs = softmax(logits[i:i + 1])[0]
+            examples.append({"text": text, "label": names[truth],
+                             "predicted": names[int(probs.argmax())], "score": float(probs.max())})
+    return examples
+
+
+def wrapped_modules(model) -> list[str]:
+    """The modules an adapter really wraps, by their name within a layer (what a method's
+    `target_modules = None` resolved to); empty for full fine-tuning."""
+    import re
+
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils import ModulesToSaveWrapper
+
+    names = set()
+    for name, module in model.named_modules():
+        if isinstance(module, BaseTunerLayer):
+            names.add(re.split(r"\.\d+\.", name)[-1])
+        elif isinstance(module, ModulesToSaveWrapper):
+            names.add(f"{name.split('.')[-1]} (trained in full)")
+    return sorted(names)
+
+
+def describe_artefacts(directory: Path) -> dict:
+    files = {str(p.relative_to(directory)): p.stat().st_size
+             for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {"dir": str(directory), "bytes": sum(files.values()), "files": files}

@@ -1,0 +1,312 @@
+"""The deployment stage of a cell: compress the fine-tuned model -> run it on each backend ->
+evaluate + measure, one record per variant x backend.
+
+Chain semantics. A variant is a chain of compression names, e.g. ["prune", "int8"]. Every
+step's `transform` runs in PyTorch on an fp32 copy of the model, once per run, shared by all
+backends (pruning, QAT training). The chain's last step may quantize; it does so in each
+backend's own runtime through the quantize recipe registered for that (compression, backend)
+pair (bench/registry.py QUANTIZE_RECIPES): "int8" is torch.ao dynamic quantization on the
+torch backend and ONNX Runtime's quantize_dynamic of the exported (possibly pruned) fp32 graph
+on the onnxruntime backend, because models quantized in PyTorch do not export to ONNX.
+
+The uncompressed "fp32" variant runs first on every backend; the fp32 model on the first
+backend (torch by default) is the reference for every delta and speed-up.
+
+Every variant is prepared (compressed, exported, session built), its cold call timed and its
+predictions scored first; only then are all of them timed together in interleaved rounds
+(bench.stages.timing_rounds), so that the rounds time nothing but calls. docs/measurement.md says why
+and what each figure means.
+"""
+from __future__ import annotations
+
+import copy
+import gc
+import shutil
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn as nn
+from datasets import Dataset
+
+from bench.backends import to_torch
+from bench.stages.transform_cache import CompressedModels
+from bench.stages.variant_timing import (Deployment, Prepared, add_speedups, time_prepared,
+                                 timing_summary)
+from bench.errors import VariantSkipped, one_line
+from bench.stages.evaluate import evaluate
+from bench.models.inference import MODEL_INPUTS, iterate_batches, labels_of, length_order
+from bench.measure.machine_load import LoadProbe
+from bench.measure.trackers import apply_threads
+from bench.plugins import Backend, Batch, CompressionContext, QuantizeStep
+from bench.record.predictions import SplitPredictions, deploy_key
+from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe
+from bench.specs import DeploySpec
+from bench.task import TaskInfo
+from bench.stages.timing_rounds import first_calls
+
+if TYPE_CHECKING:
+    from bench.stages.trainer import CellTrainer
+
+
+REFERENCE = "fp32"
+COMPARED_METRICS = ("accuracy", "f1_macro", "f1_micro")
+
+
+def variant_name(chain: list[str]) -> str:
+    return "+".join(chain) or REFERENCE
+
+
+# ---------------------------------------------------------------------------------- inputs
+
+@dataclass
+class ScoredRows:
+    data: Dataset  # length-sorted: less padding, same metrics
+    labels: np.ndarray
+    order: np.ndarray  # data = the split's first rows .select(order)
+
+
+@dataclass
+class DeployInputs:
+    eval_data: Dataset  # sorted by length: less padding, same metrics
+    labels: np.ndarray
+    timed: dict[int, Batch]  # batch size -> real texts at the fixed sequence length
+    examples: list[Batch]  # export tracing (first) and ONNX checks (all): two shapes
+    order: np.ndarray  # eval_data = the first rows of the test split .select(order)
+    # validation rows, scored too so that a choice among variants ("fastest within 1 point")
+    # is made on validation and reported on test (bench/stats/selection.py)
+    validation: ScoredRows | None = None
+
+
+def scored_rows(split: Dataset, limit: int | None) -> ScoredRows:
+    first = split.select(range(min(limit or len(split), len(split))))
+    order = length_order(first)
+    data = first.select(order.tolist())
+    return ScoredRows(data, labels_of(data), order)
+
+
+def build_inputs(test_data: Dataset, tokenizer, spec: DeploySpec,
+                 validation_data: Dataset | None = None) -> DeployInputs:
+    test = scored_rows(test_data, spec.eval_samples)
+    data = test.data
+    timed = {size: fixed_batch(data, tokenizer, size, spec.sequence_length)
+             for size in spec.batch_sizes}
+    validation = (scored_rows(validation_data, spec.eval_samples)
+                  if validation_data is not None and len(validation_data) else None)
+    # The examples trace exports, check them against PyTorch and calibrate static int8 (NNCF):
+    # validation rows where there are any, so that no test text shapes a variant.
+    source = validation.data if validation is not None else data
+    trace = fixed_batch(source, tokenizer, max(2, *spec.batch_sizes), spec.sequence_length)
+    ragged = next(iterate_batches(
+        source.select(range(len(source) - min(8, len(source)), len(source))), tokenizer, 8))
+    return DeployInputs(data, test.labels, timed, [trace, ragged], test.order, validation)
+
+
+def fixed_batch(data: Dataset, tokenizer, batch_size: int, length: int) -> Batch:
+    """`batch_size` real rows (repeated if the split is smaller), cut and padded to `length`."""
+    rows = data.select([i % len(data) for i in range(batch_size)])
+    columns = [c for c in MODEL_INPUTS if c in rows.column_names]
+    features = [{c: row[c][:length] for c in columns} for row in rows]
+    padded = tokenizer.pad(features, padding="max_length", max_length=length, return_tensors="np")
+    return {c: np.asarray(padded[c], dtype=np.int64) for c in columns}
+
+
+# ------------------------------------------------------------------------------- running
+
+@dataclass
+class VariantRunner:
+    """Builds and scores one variant on one backend, turning every problem into the record's
+    status ("skipped" with a reason, or "failed" with the error) so the cell goes on."""
+
+    spec: DeploySpec
+    task: TaskInfo
+    tokenizer: Any
+    inputs: DeployInputs
+    models: CompressedModels
+    workdir: Path
+    device: str
+    threads: int
+    can_finetune: bool
+    unmerged: bool  # a PEFT model whose adapter cannot fold into its weights (virtual tokens)
+    progress: Callable[[str], None]
+    keep_predictions: Callable[[str, SplitPredictions], None]
+
+    def prepare(self, chain: list[str], backend: Backend) -> Prepared:
+        prepared = Prepared(empty_record(chain, backend.name))
+        record = prepared.record
+        record["merged"] = not self.unmerged
+        self.progress(f"{record['variant']} on {backend.name}")
+        try:
+            self._prepare(chain, backend, prepared)
+        except VariantSkipped as skip:
+            record.update(status="skipped", reason=str(skip))
+        except Exception as error:  # one variant's failure never ends the cell
+            traceback.print_exception(error, file=sys.stderr)
+            record.update(status="failed", reason=one_line(error))
+        if record["status"] != "ok":
+            prepared.predictor = None
+            release_memory(self.device)
+        return prepared
+
+    def _prepare(self, chain: list[str], backend: Backend, prepared: Prepared) -> None:
+        record = prepared.record
+        self.check(chain, backend)
+        model, record["compression_info"] = self.models.get(chain)
+        quantize = self.quantize_step(chain, backend.name)
+        if quantize:
+            info = record["compression_info"]
+            record["compression_info"] = {**info, chain[-1]: {**info.get(chain[-1], {}),
+                                                              **quantize.info}}
+        start = time.perf_counter()
+        predictor = backend.prepare(model, self.inputs.examples,
+                                    self.workdir / record["variant"] / backend.name, self.device,
+                                    self.threads, quantize)
+        record["timings_s"]["prepare"] = round(time.perf_counter() - start, 3)
+        prepared.cold_s = first_calls(predictor, self.inputs.timed)  # before anything else runs it
+        prepared.predictor = predictor
+        diff = predictor.onnx_max_abs_diff
+        record.update(backend_info=predictor.info, footprint=predictor.footprint.to_dict(),
+                      onnx_max_abs_diff=diff)
+        if diff is not None and diff > self.spec.onnx_tolerance:
+            record.update(status="failed", reason=f"exported logits differ from PyTorch by "
+                          f"{diff:.2e} > deploy.onnx_tolerance = {self.spec.onnx_tolerance}")
+            return
+        start = time.perf_counter()
+        batches = iterate_batches(self.inputs.eval_data, self.tokenizer, self.spec.eval_batch_size)
+        evaluation = evaluate(predictor, batches, self.inputs.labels, self.task,
+                              order=self.inputs.order)
+        record["metrics"] = evaluation.metrics
+        self.keep_predictions(deploy_key(record["variant"], backend.name), evaluation.predictions)
+        if self.inputs.validation is not None:
+            rows = self.inputs.validation
+            scored = evaluate(predictor, iterate_batches(rows.data, self.tokenizer,
+                                                         self.spec.eval_batch_size),
+                              rows.labels, self.task, order=rows.order)
+            record["validation_metrics"] = scored.metrics
+            self.keep_predictions(deploy_key(record["variant"], backend.name, "validation"),
+                                  scored.predictions)
+        record["timings_s"]["evaluate"] = round(time.perf_counter() - start, 3)
+
+    def check(self, chain: list[str], backend: Backend) -> None:
+        backend.check(self.device)
+        if chain and self.unmerged:
+            raise VariantSkipped("the model is deployed unmerged (its adapter cannot fold into "
+                                 "the weights: virtual tokens); compressions run on merged "
+                                 "models only")
+        for position, name in enumerate(chain):
+            compression = self.models.compressions[name]
+            if compression.quantizes and position != len(chain) - 1:
+                raise VariantSkipped(f"{name} quantizes, so it must end its chain "
+                                     f"(got {variant_name(chain)})")
+            compression.check(self.models.params[name], self.device, self.can_finetune)
+        self.quantize_step(chain, backend.name)  # no recipe for the pair: skipped before any work
+
+    def quantize_step(self, chain: list[str], backend: str) -> QuantizeStep | None:
+        """The chain's quantizing step in `backend`'s runtime (None when nothing quantizes)."""
+        last = self.models.compressions[chain[-1]] if chain else None
+        if last is None or not last.quantizes:
+            return None
+        return quantize_recipe(last.name, backend)(self.models.params[last.name], self.device)
+
+
+def empty_record(chain: list[str], backend: str) -> dict:
+    return {"variant": variant_name(chain), "chain": list(chain), "backend": backend,
+            "status": "ok", "reason": None, "backend_info": None, "footprint": None,
+            "latency": None, "peak_memory": None, "metrics": None, "deltas": None,
+            "speedup": None, "slow_warning": None, "reference": None,
+            "onnx_max_abs_diff": None, "validation_metrics": None, "compression_info": {},
+            "timings_s": {}}
+
+
+def release_memory(device: str) -> None:
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
+
+
+def compare_to_reference(records: list[dict], backend: str) -> list[dict]:
+    """Deltas of the compared metrics and speed-ups (with their interval over the rounds)
+    against fp32 on `backend`."""
+    reference = next((r for r in records if r["chain"] == [] and r["backend"] == backend
+                      and r["status"] == "ok"), None)
+    for record in records:
+        record["reference"] = f"{REFERENCE}/{backend}"
+        if reference is None or record["status"] != "ok":
+            continue
+        record["deltas"] = {k: record["metrics"][k] - reference["metrics"][k]
+                            for k in COMPARED_METRICS if k in record["metrics"]}
+        add_speedups(record, reference)
+    return records
+
+
+def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
+                spec: DeploySpec, compression_params: dict[str, Any],
+                trainer: CellTrainer | None, workdir: Path, device: str,
+                progress: Callable[[str], None] = lambda s: None,
+                probe: LoadProbe | None = None,
+                keep_predictions: Callable[[str, SplitPredictions], None] = lambda k, p: None,
+                validation_data: Dataset | None = None) -> Deployment:
+    """Every variant of `spec` (fp32 first) on every backend: one JSON-ready record each.
+
+    `model` is the merged fp32 model (left unchanged); `compression_params` maps a compression
+    name to its Params (absent: defaults); `trainer` trains a model further on the cell's
+    train split (pruning recovery, QAT: `train_more`), None where not available; `keep_predictions` receives
+    each variant's per-example predictions (bench/record/predictions.py keys); with
+    `validation_data`, each variant is scored on it too (`validation_metrics`).
+    """
+    with prepared_variants(model, tokenizer, task, test_data, spec, compression_params,
+                           trainer, workdir, device, progress, keep_predictions,
+                           validation_data) as (variants, inputs, threads):
+        return measure_prepared(variants, spec, inputs, threads, probe or LoadProbe(), progress)
+
+
+@contextmanager
+def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
+                      spec: DeploySpec, compression_params: dict[str, Any],
+                      trainer: CellTrainer | None, workdir: Path, device: str,
+                      progress: Callable[[str], None] = lambda s: None,
+                      keep_predictions: Callable[[str, SplitPredictions], None] = lambda k, p: None,
+                      validation_data: Dataset | None = None
+                      ) -> Iterator[tuple[list[Prepared], DeployInputs, int]]:
+    """Every variant built, cold-called and scored, its predictor alive inside the `with`
+    (threads set as the spec says; files removed on leaving unless `keep_files`)."""
+    previous_threads = torch.get_num_threads()
+    threads = apply_threads(spec.threads).intra_op
+    try:
+        inputs = build_inputs(test_data, tokenizer, spec, validation_data)
+        compressions = {name: COMPRESSIONS.get(name)() for chain in spec.variants for name in chain}
+        params = {name: compression_params.get(name) or compression.Params()
+                  for name, compression in compressions.items()}
+        context = CompressionContext(trainer, to_torch(inputs.examples[-1], device), device,
+                                     progress)
+        models = CompressedModels(model.eval(), params, context, compressions)
+        runner = VariantRunner(spec, task, tokenizer, inputs, models, Path(workdir), device,
+                               threads, trainer is not None, hasattr(model, "peft_config"),
+                               progress, keep_predictions)
+        backends = [BACKENDS.get(name)() for name in spec.backends]
+        variants = [runner.prepare(chain, backend)
+                    for chain in [[], *spec.variants] for backend in backends]
+        yield variants, inputs, threads
+        del variants, models
+        release_memory(device)
+    finally:
+        torch.set_num_threads(previous_threads)
+        if not spec.keep_files:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure_prepared(variants: list[Prepared], spec: DeploySpec, inputs: DeployInputs,
+                     threads: int, probe: LoadProbe,
+                     progress: Callable[[str], None] = lambda s: None) -> Deployment:
+    """Times prepared variants in interleaved rounds and compares them with the reference, on
+    copies of their records: the same variants can be measured again."""
+    fresh = [replace(v, record=copy.deepcopy(v.record)) for v in variants]
+    seconds = time_prepared(fresh, spec, inputs.timed, probe, progress)
+    records = compare_to_reference([v.record for v in fresh], spec.backends[0])
+    return Deployment(records, timing_summary(records, spec, threads, probe, seconds))
