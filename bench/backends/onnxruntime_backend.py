@@ -9,37 +9,23 @@ shape, for BERT and GPT-2 alike.
 from __future__ import annotations
 
 import logging
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-import torch
-import torch.nn as nn
 
-from bench.backends import device_name, to_torch, torch_logits
+from bench.backends import device_name, torch_logits
 from bench.measure.environment import installed_versions
-from bench.measure.trackers import Footprint, file_size
 from bench.plugins import Backend, Batch, OnnxFileQuantizer, Predictor, QuantizeStep
 
+if TYPE_CHECKING:
+    import torch.nn as nn
+
+    from bench.measure.trackers import Footprint
+
 EXPORTER = "torch.onnx.export(dynamo=True)"
-SINGLE_FILE_LIMIT = 1_800_000_000  # protobuf's 2 GB cap: larger weights go to a .data file
-
-
-
-class LogitsOnly(nn.Module):
-    """Names the graph's inputs and keeps only `logits` as its output."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
-        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
 @dataclass
@@ -64,9 +50,13 @@ class OnnxRuntimeBackend(Backend):
     def _export_once(self, model: nn.Module, examples: list[Batch], workdir: Path,
                      device: str) -> Export:
         """One export per model per run: the fp32 and int8 variants share it."""
+        import torch
+
+        from bench.backends._onnx_export import export_dynamo
+
         cached = self._exports.get(id(model))
         if cached is None or cached.model is not model:
-            path = export(model, examples[0], workdir / "model.onnx", device)
+            path = export_dynamo(model, examples[0], workdir / "model.onnx", device)
             session = make_session(path, "cpu", torch.get_num_threads())
             diff = max_abs_diff(model, SessionPredictor(session), examples, device)
             cached = self._exports[id(model)] = Export(model, path, diff)
@@ -78,6 +68,8 @@ def session_predictor(fp32: Path, int8: Path, device: str, threads: int,
                       max_abs_diff: float) -> Predictor:
     """A session on the `fp32` graph, or on its copy quantized to `int8` by `quantize`, with
     what ran, what would ship and the export's difference from PyTorch."""
+    from bench.measure.trackers import file_size
+
     path = fp32
     if quantize:
         path = int8
@@ -94,21 +86,6 @@ def session_predictor(fp32: Path, int8: Path, device: str, threads: int,
     return Predictor(SessionPredictor(session), info,
                      onnx_footprint(path, file_size([path, *data_files(path)])),
                      onnx_max_abs_diff=max_abs_diff)
-
-
-def export(model: nn.Module, example: Batch, path: Path, device: str) -> Path:
-    """fp32 export with dynamic batch and sequence axes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    inputs = to_torch(example, device)
-    big = sum(p.numel() * p.element_size() for p in model.parameters()) > SINGLE_FILE_LIMIT
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(LogitsOnly(model.eval()), (), str(path), kwargs=inputs,
-                          input_names=list(inputs), output_names=["logits"],
-                          dynamic_shapes={name: {0: batch, 1: sequence} for name in inputs},
-                          dynamo=True, external_data=big, verbose=False)
-    return path
 
 
 def max_abs_diff(model: nn.Module, predict: SessionPredictor, examples: list[Batch],
@@ -181,6 +158,8 @@ def onnx_footprint(path: Path, file_bytes: int) -> Footprint:
     """Elements and bytes of the graph's initializers (int8 weights, their scales...)."""
     import onnx
     from onnx.helper import tensor_dtype_to_np_dtype
+
+    from bench.measure.trackers import Footprint
 
     graph = onnx.load(str(path), load_external_data=False).graph
     elements = size = 0

@@ -19,26 +19,22 @@ the types it stops with "Unable to find data type for weight_name".)
 """
 from __future__ import annotations
 
-import copy
 import logging
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn as nn
-
-from bench.backends.onnxruntime_backend import (SINGLE_FILE_LIMIT, LogitsOnly,
-                                                SessionPredictor, make_session, max_abs_diff,
+from bench.backends.onnxruntime_backend import (SessionPredictor, make_session, max_abs_diff,
                                                 quiet_root_logger, session_predictor)
-from bench.measure.environment import installed_versions
 from bench.errors import VariantSkipped
+from bench.measure.environment import installed_versions
 from bench.plugins import Backend, Batch, OnnxFileQuantizer, Predictor, QuantizeStep
 
+if TYPE_CHECKING:
+    import torch.nn as nn
+
 LEGACY_EXPORTER = "torch.onnx.export(dynamo=False, opset 17) of an eager-attention copy"
-OPSET = 17
-GRAPH_INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # LogitsOnly.forward's order
 
 # transformers model_type -> the optimizer's model_type. The BERT family must fuse attention.
 OPTIMIZER_MODEL_TYPES = {**dict.fromkeys(("bert", "roberta", "xlm-roberta", "distilbert",
@@ -82,6 +78,10 @@ class OnnxRuntimeFusedBackend(Backend):
 
     def _fuse_once(self, model: nn.Module, examples: list[Batch], workdir: Path) -> Fused:
         """One export and fusion per model per run: the fp32 and int8 variants share it."""
+        import torch
+
+        from bench.backends._onnx_export import export_legacy
+
         cached = self._fused.get(id(model))
         if cached is None or cached.model is not model:
             exported = export_legacy(model, examples[0], workdir / "model.legacy.onnx")
@@ -90,30 +90,6 @@ class OnnxRuntimeFusedBackend(Backend):
             diff = max_abs_diff(model, SessionPredictor(session), examples, "cpu")
             cached = self._fused[id(model)] = Fused(model, path, diff, optimizer)
         return cached
-
-
-def eager_copy(model: nn.Module) -> nn.Module:
-    """A copy of `model` running the eager attention code (the original is left as it is)."""
-    eager = copy.deepcopy(model).eval()
-    eager.set_attn_implementation("eager")
-    return eager
-
-
-def export_legacy(model: nn.Module, example: Batch, path: Path) -> Path:
-    """fp32 export of an eager-attention copy with the TorchScript exporter, dynamic batch and
-    sequence axes (CPU)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    inputs = {name: torch.from_numpy(example[name]) for name in GRAPH_INPUTS if name in example}
-    eager = eager_copy(model).cpu()
-    axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(LogitsOnly(eager), tuple(inputs.values()), str(path),
-                          input_names=list(inputs), output_names=["logits"],
-                          dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=OPSET,
-                          dynamo=False, verbose=False)
-    del eager
-    return path
 
 
 def optimizer_settings(model: nn.Module) -> dict:
@@ -136,6 +112,8 @@ def fuse(model: nn.Module, source: Path, target: Path) -> tuple[Path, dict]:
     from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
     from onnxruntime.transformers.optimizer import optimize_model
 
+    from bench.backends._onnx_export import needs_external_data
+
     settings = optimizer_settings(model)
     with quiet_loggers("onnxruntime.transformers"), quiet_root_logger():
         optimized = optimize_model(str(source), use_gpu=False, **settings)
@@ -151,9 +129,8 @@ def fuse(model: nn.Module, source: Path, target: Path) -> tuple[Path, dict]:
         typed = SymbolicShapeInference.infer_shapes(optimized.model, auto_merge=True)
     except Exception:  # noqa: BLE001
         typed = None
-    big = sum(p.numel() * p.element_size() for p in model.parameters()) > SINGLE_FILE_LIMIT
     optimized.model = typed if typed is not None else optimized.model
-    optimized.save_model_to_file(str(target), use_external_data_format=big)
+    optimized.save_model_to_file(str(target), use_external_data_format=needs_external_data(model))
     return target, {**settings, "tool": "onnxruntime.transformers.optimizer.optimize_model",
                     "fused_operators": counts, "attention_fused": attention_fused,
                     "shape_inference": typed is not None}

@@ -30,19 +30,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import torch.nn as nn
 
 from bench.backends.onnxruntime_backend import max_abs_diff
-from bench.backends.onnxruntime_fused import LEGACY_EXPORTER, export_legacy
-from bench.measure.environment import installed_versions
+from bench.backends.onnxruntime_fused import LEGACY_EXPORTER
 from bench.errors import VariantSkipped
-from bench.measure.trackers import Footprint, file_size
+from bench.measure.environment import installed_versions
 from bench.plugins import Backend, Batch, Predictor, QuantizeStep
 
 if TYPE_CHECKING:
     import openvino as ov
+    import torch.nn as nn
 
     from bench.compressions.quantize import Int8Params
+    from bench.measure.trackers import Footprint
 
 # what an OpenVINO quantize recipe's step applies: (fp32 model, calibration batches) -> model
 OpenVinoQuantizer = Callable[["ov.Model", list[Batch]], "ov.Model"]
@@ -74,6 +74,8 @@ class OpenVinoBackend(Backend):
                 threads: int, quantize: QuantizeStep[OpenVinoQuantizer] | None = None) -> Predictor:
         import openvino as ov
 
+        from bench.measure.trackers import file_size
+
         self.check(device)
         converted = self._convert_once(model, examples, workdir, threads)
         graph, name = converted.graph, "model"
@@ -99,6 +101,8 @@ class OpenVinoBackend(Backend):
                       threads: int) -> Converted:
         """One export, read and check per model per run: the fp32 and int8 variants share it."""
         import openvino as ov
+
+        from bench.backends._onnx_export import export_legacy
 
         cached = self._converted.get(id(model))
         if cached is None or cached.model is not model:
@@ -150,6 +154,8 @@ class CompiledPredictor:
 
 def ir_footprint(graph, file_bytes: int) -> Footprint:
     """Elements and bytes of the model's constants (int8 weights, their scales...)."""
+    from bench.measure.trackers import Footprint
+
     elements = size = 0
     for op in graph.get_ops():
         if op.get_type_name() == "Constant":

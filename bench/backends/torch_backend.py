@@ -3,29 +3,33 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-
-import torch
-import torch.nn as nn
-from safetensors.torch import save_model
+from typing import TYPE_CHECKING
 
 from bench.backends import device_name
-from bench.measure.environment import installed_versions
 from bench.errors import VariantSkipped
-from bench.models.inference import TorchPredictor
-from bench.measure.trackers import file_size, module_footprint
+from bench.measure.environment import installed_versions
 from bench.plugins import Backend, Batch, ModuleQuantizer, Predictor, QuantizeStep
 
+if TYPE_CHECKING:
+    import torch.nn as nn
 
 
 class TorchBackend(Backend):
     name = "torch"
 
     def check(self, device: str) -> None:
+        import torch
+
         if device == "cuda" and not torch.cuda.is_available():
             raise VariantSkipped("torch on cuda: no CUDA GPU is available here")
 
     def prepare(self, model: nn.Module, examples: list[Batch], workdir: Path, device: str,
                 threads: int, quantize: QuantizeStep[ModuleQuantizer] | None = None) -> Predictor:
+        import torch
+
+        from bench.measure.trackers import file_size, module_footprint
+        from bench.models.inference import TorchPredictor
+
         if quantize:
             model = quantize.apply(copy.deepcopy(model))
         model = model.to(device).eval()
@@ -46,6 +50,9 @@ def save(model: nn.Module, workdir: Path) -> Path:
     """Write what would ship: safetensors for plain weights (a pruned model's shapes are in
     the tensors), torch.save of the state_dict for quantized modules that safetensors cannot
     hold (packed int8 params, torchao tensor subclasses)."""
+    import torch
+    from safetensors.torch import save_model
+
     workdir.mkdir(parents=True, exist_ok=True)
     if is_plain(model):
         path = workdir / "model.safetensors"
@@ -57,6 +64,8 @@ def save(model: nn.Module, workdir: Path) -> Path:
 
 
 def is_plain(model: nn.Module) -> bool:
+    import torch
+
     return all(type(v) is torch.Tensor and not v.is_quantized
                for v in model.state_dict().values())
 

