@@ -1,10 +1,11 @@
-"""The interfaces every plugin implements: fine-tuning methods, compressions, quantize recipes
-and inference backends. bench/registry.py lists the plugins by name.
+"""The interfaces every plugin implements: fine-tuning methods, compressions, quantize recipes,
+inference backends and dataset sources. bench/registry.py lists the plugins by name.
 
 This module is light on purpose: it imports no torch, transformers, peft or ONNX Runtime
-(only for type checking), and neither may a plugin module at import time. Listing plugins and
-validating a suite read plugin names and `Params` classes only; a plugin imports its heavy
-libraries inside the functions that use them.
+(only for type checking), and neither may a plugin module of any family at import time
+(docs/plugins.md lists the heavy libraries; tests/test_registry.py checks every plugin).
+Listing plugins and validating a suite read plugin names and `Params` classes only; a plugin
+imports its heavy libraries inside the functions that use them.
 
 - A fine-tuning method is a `FineTuneMethod` subclass (its `Params` dataclass holds the suite
   keys) that builds, saves, reloads and merges a model.
@@ -12,6 +13,7 @@ libraries inside the functions that use them.
   (`transform`: pruning, QAT training) and/or quantizes it, which happens in each backend's
   own runtime through a quantize recipe registered per (compression, backend) pair.
 - A backend is a `Backend` subclass that turns a PyTorch model into a `Predictor`.
+- A dataset source is a function (`DatasetSource`) that reads labelled text into `RawData`.
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ sources and inference backends.
 Every plugin is listed here by name with where it lives ("module:attribute"), so that names
 are known without importing anything: `bench ls` and the suite checks read names, and `get`
 imports one plugin module when it is needed. Adding a plugin is one new module plus its line
-here (tests/test_registry.py fails when a plugin module is not listed, or a line points
-nowhere).
+here (tests/test_registry.py fails when a plugin module is not listed, a line points
+nowhere, or a plugin imports a heavy library at import time).
 """
 from __future__ import annotations
 

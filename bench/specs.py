@@ -15,7 +15,7 @@ from bench.table_checks import (AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE, 
 class ModelSpec:
     """Which pretrained model to fine-tune.
 
-    `source` is a built-in name (see bench/models/loading.py: minilm, tiny-bert, tiny-gpt2,
+    `source` is a built-in name (bench/models/builtin.py: minilm, tiny-bert, tiny-gpt2,
     bert-base-config), a local folder, or a Hugging Face hub id (needs the network;
     HF_HUB_OFFLINE=1 fails fast).
     """
@@ -59,8 +59,8 @@ class DatasetSpec:
         "seed": SEED}
 
 
-# What `metric_for_best` may name: validation scores that bench/stages/evaluate.py computes and where
-# higher is better (the best epoch is the one with the highest).
+# What `metric_for_best` may name: validation scores that bench/stages/evaluate.py computes and
+# where higher is better (the best epoch is the one with the highest).
 SCORES = ("accuracy", "subset_accuracy", "roc_auc", *(f"{kind}_{average}" for kind in
           ("f1", "precision", "recall") for average in ("macro", "micro", "weighted")))
 

@@ -8,8 +8,8 @@ Why this export, unlike the plain onnxruntime backend's dynamo export: the optim
 patterns match the graph the legacy exporter writes from the eager attention code, not the
 dynamo graph (which fuses nothing: onnxruntime issue 19423) nor the one traced through SDPA.
 With eager attention the legacy export also keeps no shape decision of the traced batch
-(MiniLM: 5e-8 against PyTorch at shapes (1,64), (32,64), (5,40), (33,64)); the check on every
-example batch enforces it for each model.
+(tests/test_fused_and_openvino_backends.py checks it at a shape it was not traced with); the
+check on every example batch enforces it for each model.
 
 Quantize recipes: the fused file is saved with ONNX Runtime's symbolic shape inference, which
 types the outputs of the fused contrib operators; with those types the plain onnxruntime

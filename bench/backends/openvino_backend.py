@@ -4,14 +4,14 @@ with the latency hint, `threads` inference threads and f32 inference precision.
 
 Why read an ONNX file rather than `ov.convert_model` of the PyTorch model: the ONNX graph is
 the legacy export of an eager-attention copy that the onnxruntime-fused backend uses too (one
-checked export code path, parity ~1e-7 at every shape); `ov.convert_model` traces the model with
-TorchScript through the SDPA masking code, the same tracing that bakes the traced batch's
-shape decisions into a graph (TracerWarnings in masking_utils on transformers 5). On tiny-bert
-both gave the same logits at four shapes, so this is the choice of one checked path, not a fix.
+checked export code path); `ov.convert_model` traces the model with TorchScript through the
+SDPA masking code, the same tracing that bakes the traced batch's
+shape decisions into a graph (TracerWarnings in masking_utils on transformers 5). It is the
+choice of one checked path, not a fix of a difference seen.
 
-Precision: OpenVINO's CPU plugin runs fp32 models in bf16 by default on CPUs that have it (2e-4
-off PyTorch on tiny-bert), so the fp32 variant asks for INFERENCE_PRECISION_HINT f32; the int8
-variant keeps f32 for what NNCF leaves unquantized.
+Precision: OpenVINO's CPU plugin runs fp32 models in bf16 by default on CPUs that have it
+(logits then no longer match PyTorch's fp32 ones), so the fp32 variant asks for
+INFERENCE_PRECISION_HINT f32; the int8 variant keeps f32 for what NNCF leaves unquantized.
 
 int8 (`int8_recipe`, "int8/openvino"): OpenVINO cannot read ONNX Runtime's dynamically
 quantized graph (ConvInteger / DynamicQuantizeLinear), so it gets its own recipe: NNCF's

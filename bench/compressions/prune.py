@@ -27,7 +27,8 @@ class PruneParams:
     ffn_ratio: float = 0.3  # fraction of FFN channels removed in every layer
     head_ratio: float = 0.0  # fraction of attention heads removed in every layer
     round_to: int = 8  # keep channel counts multiples of this (fast kernels)
-    recovery_epochs: float = 0  # epochs of the cell's training after pruning (needs the cell's trainer)
+    # epochs of the cell's training after pruning (needs the cell's trainer)
+    recovery_epochs: float = 0
     recovery_learning_rate: float = 5e-5  # full fine-tuning rate: the model is no adapter now
 
     ranges: ClassVar[dict] = {"ffn_ratio": FRACTION, "head_ratio": FRACTION,

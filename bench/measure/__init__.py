@@ -1,1 +1,2 @@
-"""Measurement that knows nothing of models: latency and memory trackers, speed-ups with intervals, machine load, hardware and environment."""
+"""Measurement that knows nothing of models: latency and memory trackers, speed-ups with
+intervals, machine load, hardware and environment."""

@@ -1,10 +1,10 @@
 """Were two runs timed on the same hardware? Speed figures are only comparable when they were.
 
-Two hosts of the same machine kind gave identical accuracy but fp32 ONNX Runtime at batch 1
-took 5.5 ms on one (AVX-512) and 12.9 ms on the other (AVX2 only), torchao int8 61x longer: a
-latency "regression" between them says nothing about the code. What counts: the CPU model, the
-instruction sets that speed depends on, the threads the timed runtimes were given, the GPU.
-Accuracy stays comparable across hardware.
+Two hosts of the same machine kind can differ in the instruction sets they offer (AVX-512 on
+one, AVX2 only on the other), and fp32 and int8 speed differ with them while accuracy stays the
+same: a latency "regression" between such hosts says nothing about the code. What counts: the
+CPU model, the instruction sets that speed depends on, the threads the timed runtimes were
+given, the GPU. Accuracy stays comparable across hardware.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Is the CPU quiet while we time? Another process on a two-core machine took a p50 from 12.9 ms
-to 49.6 ms; figures taken like that are flagged, not silently ranked.
+"""Is the CPU quiet while we time? On a machine of few cores another process's work lengthens
+every timed call; figures taken like that are flagged, not silently ranked.
 
 What other processes use is read as the machine's busy CPU time (/proc/stat through psutil)
 minus this process's own CPU time over the same interval, in cores (1.0 = one core fully used).

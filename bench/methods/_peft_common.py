@@ -1,5 +1,7 @@
-"""What the adapter methods (LoRA, IA3, QLoRA) share: wrap a base classifier with a peft
-config, save the adapter together with the trained head, reload both onto a fresh base, merge.
+"""What every peft method shares (`AdapterMethod`: all methods but full and bitfit; prompt and
+prefix tuning through prompt_tuning.py's PromptLearningMethod): wrap a base classifier with a
+peft config, save the adapter together with the trained head, reload both onto a fresh base,
+merge; and what the LoRA family (LoRA, DoRA, QLoRA: `LoraFamily`) shares: its keys and config.
 
 The classification head is new, so it is always trained and saved with the adapter
 (`modules_to_save`); it is named from the model (`classifier_head_names`) rather than left to

@@ -1,6 +1,7 @@
 """The record of one cell: what ran (configuration, environment), what it measured, and why it
-failed if it did. bench/stages/cell_process.py writes it; the report, the CSV, `bench compare` and the run
-summary read it only through these types (and bench/record/rows.py)."""
+failed if it did. The cell process fills its JSON form (bench/stages/cell_process.py, with the
+training and deployment stages) and bench/record/store.py writes it; the report, the CSV,
+`bench compare` and the run summary read it only through these types (and bench/record/rows.py)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

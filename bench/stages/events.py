@@ -1,6 +1,6 @@
 """What a cell process tells its runner: `@@bench {json}` lines on stdout (phase, progress,
-done) that bench/executors/processes.py reads; everything else the libraries print goes to the cell's
-log."""
+done) that bench/executors/processes.py reads; everything else the libraries print goes to the
+cell's log."""
 from __future__ import annotations
 
 import json

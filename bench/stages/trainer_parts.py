@@ -1,6 +1,7 @@
-"""The parts of fine-tuning with transformers.Trainer (bench/stages/trainer.py runs it): the training
-report, device and precision resolution, the collator, and the callbacks: best weights kept in
-memory, early stopping, NaN guard, step progress."""
+"""The parts that bench/stages/trainer.py's CellTrainer puts around transformers.Trainer: the
+TrainingReport it returns, the padding collator, the scalar metrics the Trainer logs, and the
+callbacks (best weights kept in memory, early stopping, NaN guard, step progress). Device and
+precision are resolved before training (bench/suite/devices.py)."""
 from __future__ import annotations
 
 import math

@@ -1,1 +1,2 @@
-"""Statistics over per-example predictions: bootstrap intervals, paired verdicts, choices made on validation."""
+"""Statistics over per-example predictions: bootstrap intervals, paired verdicts, choices made
+on validation."""

@@ -1,7 +1,8 @@
 """One cell of a suite's matrix, typed, and its JSON form at the process boundary: the runner
 writes it for the cell process (`python -m bench.stages.cell_process`) and hands it to Ray tasks that way.
 
-The suite parser checks every value once (bench/suite/parser.py, bench/specs.py `from_mapping`);
+The suite parser checks every value once (bench/suite/parser.py, bench/table_checks.py
+`from_mapping`);
 `cell_from_json` only rebuilds the objects, with each plugin's own Params class.
 """
 from __future__ import annotations
