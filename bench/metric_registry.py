@@ -150,3 +150,11 @@ def subset_accuracy(s: Scored) -> float:
 def hamming_loss(s: Scored) -> float:
     from sklearn.metrics import hamming_loss as hamming
     return float(hamming(s.labels, s.predicted))
+
+
+@metric("balanced_accuracy", "balanced accuracy", applies_to=frozenset({SINGLE_LABEL}),
+        shown=True)
+def balanced_accuracy(s: Scored) -> float:
+    """The mean of per-class recall: a majority-class guess scores 1 / classes."""
+    from sklearn.metrics import balanced_accuracy_score
+    return float(balanced_accuracy_score(s.labels, s.predicted))

@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from bench.record import Metrics
+from bench.report.csv_rows import SCORE_COLUMNS
+from bench.specs import SCORES
 from bench.stages.evaluate import compute_metrics
 from bench.task import TaskInfo
 
@@ -88,3 +91,13 @@ def test_multi_label_figures_match_scikit_learn():
     assert out["f1_macro"] != pytest.approx(out["f1_micro"])
     per_label = skm.f1_score(labels, preds, average=None)
     assert [out["per_class"][c]["f1"] for c in "wxyz"] == pytest.approx(list(per_label))
+
+
+def test_balanced_accuracy_matches_scikit_learn_and_reaches_the_record_and_the_csv():
+    labels = np.array([0] * 8 + [1] * 2)
+    logits = np.eye(2)[np.zeros(10, dtype=int)] * 3.0  # always the majority class
+    metrics = compute_metrics(logits, labels, TaskInfo(["a", "b"]))
+    assert metrics.score("accuracy") == 0.8 and metrics.score("balanced_accuracy") == 0.5
+    assert metrics.score("balanced_accuracy") == skm.balanced_accuracy_score(labels, [0] * 10)
+    assert Metrics.from_dict(metrics.to_dict()).scores["balanced_accuracy"] == 0.5
+    assert "balanced_accuracy" in SCORE_COLUMNS and "balanced_accuracy" in SCORES
