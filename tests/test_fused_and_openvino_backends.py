@@ -10,7 +10,7 @@ import torch
 
 import bench.backends.onnxruntime_fused as fused_backend
 from bench.backends import torch_logits
-from bench.stages.variants import build_inputs, fixed_batch
+from bench.stages.deploy_inputs import build_inputs, fixed_batch
 from bench.errors import VariantSkipped
 from bench.models.loading import load_classifier, load_tokenizer
 from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe

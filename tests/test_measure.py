@@ -6,7 +6,8 @@ import pytest
 
 from bench.plugins import Predictor
 from bench.measure.machine_load import BUSY_OTHER_CORES, LoadProbe
-from bench.measure.trackers import Footprint, summarise, time_until
+from bench.measure.trackers import summarise, time_until
+from bench.record.deployment import Footprint
 from bench.measure.speedup import NO_DIFFERENCE, median_interval, min_rounds, speedup
 from bench.stages.timing_rounds import RoundBudget, first_calls, interleaved_rounds, time_variants, warm_up
 

@@ -21,7 +21,8 @@ import torch.nn as nn
 
 from bench.backends import device_name, to_torch, torch_logits
 from bench.measure.environment import installed_versions
-from bench.measure.trackers import Footprint, file_size
+from bench.measure.trackers import file_size
+from bench.record.deployment import Footprint
 from bench.plugins import Backend, Batch, OnnxFileQuantizer, Predictor, QuantizeStep
 
 EXPORTER = "torch.onnx.export(dynamo=True)"

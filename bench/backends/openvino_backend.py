@@ -36,7 +36,8 @@ from bench.backends.onnxruntime_backend import max_abs_diff
 from bench.backends.onnxruntime_fused import LEGACY_EXPORTER, export_legacy
 from bench.measure.environment import installed_versions
 from bench.errors import VariantSkipped
-from bench.measure.trackers import Footprint, file_size
+from bench.measure.trackers import file_size
+from bench.record.deployment import Footprint
 from bench.plugins import Backend, Batch, Predictor, QuantizeStep
 
 if TYPE_CHECKING:

@@ -22,10 +22,11 @@ from rich.table import Table
 
 from bench.errors import BenchInputError
 from bench.measure.hardware import hardware_difference
-from bench.metric_registry import METRICS, Metric
+from bench.metric_registry import METRICS
 from bench.stats.pairing import paired_verdicts
 from bench.record.predictions import deploy_key
 from bench.record import CellRecord
+from bench.report.compare_rules import Rule, gated, rule_of, rules_from
 from bench.report.document import markdown_table
 from bench.record.rows import FINE_TUNED, cell_row, variant_row
 from bench.specs import CompareThresholds
@@ -35,28 +36,8 @@ from bench.record.store import read_cell_records
 CELL = "(cell)"  # the target name of a whole cell, present in one folder only
 COLUMNS = ("target", "metric", "baseline", "new", "change", "verdict")
 DIGITS = {"p50": 2, "disk": 2}  # decimals shown; scores get 4
-EPSILON = 1e-9  # float noise never counts as a regression
 HARDWARE = "hardware"  # the metric of a cell's row saying why its speed was not compared
 SPEED_METRICS = ("p50",)  # metric kinds that depend on the hardware
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How one kind of metric is judged: which way is better, and the allowed change."""
-
-    higher_is_better: bool
-    relative: bool
-    limit: float
-
-    def regressed(self, old: float, new: float) -> bool:
-        worse_by = (old - new) if self.higher_is_better else (new - old)
-        if self.relative:
-            return old > 0 and worse_by / old > self.limit + EPSILON
-        return worse_by > self.limit + EPSILON
-
-    def describe(self) -> str:
-        sign = "-" if self.higher_is_better else "+"
-        return f"{sign}{self.limit:.0%}" if self.relative else f"{sign}{self.limit:g}"
 
 
 @dataclass
@@ -84,24 +65,6 @@ class ComparedMetric:
         how = f"{self.change}; {self.verdict}" if self.change else self.verdict
         return (f"{self.cell} {self.target} {self.metric}: {show(self.old, self.metric)} -> "
                 f"{show(self.new, self.metric)} ({how})")
-
-
-def gated() -> list[Metric]:
-    """The registered metrics `bench compare` judges: those that name a threshold."""
-    return [m for m in METRICS.values() if m.threshold]
-
-
-def rules_from(limits: CompareThresholds) -> dict[str, Rule]:
-    """The rule of each score (by its label) and of each kind of speed and size figure (the
-    figure's name up to its first space)."""
-    scores = {m.label: Rule(m.higher_is_better, False, getattr(limits, m.threshold))
-              for m in gated()}
-    return {**scores, "p50": Rule(False, True, limits.max_latency_increase),
-            "disk": Rule(False, True, limits.max_size_increase)}
-
-
-def rule_of(metric: str, rules: dict[str, Rule]) -> Rule:
-    return rules.get(metric) or rules[metric.split()[0]]
 
 
 def load_side(folder: Path) -> dict[str, CellRecord]:
