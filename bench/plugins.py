@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import torch
     import torch.nn as nn
 
-    from bench.measure.trackers import Footprint
+    from bench.record.deployment import Footprint
     from bench.specs import DatasetSpec, ModelSpec
     from bench.task import TaskInfo
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from bench.measure.speedup import min_rounds
+from bench.metric_registry import scores
 from bench.table_checks import (AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE, SEED,
                                 CountOrFraction, Range)
 
@@ -59,10 +60,9 @@ class DatasetSpec:
         "seed": SEED}
 
 
-# What `metric_for_best` may name: validation scores that bench/stages/evaluate.py computes and
-# where higher is better (the best epoch is the one with the highest).
-SCORES = ("accuracy", "subset_accuracy", "roc_auc", *(f"{kind}_{average}" for kind in
-          ("f1", "precision", "recall") for average in ("macro", "micro", "weighted")))
+# What `metric_for_best` may name: registered metrics where higher is better (the best epoch is
+# the one with the highest validation score).
+SCORES = tuple(scores())
 
 
 @dataclass

@@ -105,7 +105,7 @@ def summarise(cell_id: str, spec, threads: int, runs: list) -> dict:
 
     variants = {}
     for run in runs:
-        for record in run.variants:
+        for record in (variant.to_dict() for variant in run.variants):
             name = f"{record['variant']}/{record['backend']}"
             entry = variants.setdefault(name, {"status": [], "runs": []})
             entry["status"].append(record["status"])
@@ -122,8 +122,8 @@ def summarise(cell_id: str, spec, threads: int, runs: list) -> dict:
     return {"benchmark": "deploy_repro", "cell": cell_id, "git": git_state(),
             "versions": library_versions(), "cpu": cpu_info(), "threads": threads,
             "settings": asdict(spec),
-            "machine_load": [run.timing["machine_load"] for run in runs],
-            "timing_seconds": [run.timing["seconds"] for run in runs],
+            "machine_load": [run.timing.machine_load.to_dict() for run in runs],
+            "timing_seconds": [run.timing.seconds for run in runs],
             "variants": variants, "second_over_first": agreement,
             "largest_disagreement": {size: max(abs(r - 1) for r in ratios.values())
                                      for size, ratios in agreement.items()},

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "samples_per_s": {name: spread(values) for name, values in figures.items()},
         "speedup_over_padded": {name: paired_ratio(values, figures[PADDED])
                                 for name, values in figures.items() if name != PADDED},
-        "machine_load": probe.summary(),
+        "machine_load": probe.summary().to_dict(),
         "context": context({"suite": str(args.suite), "cell": cell.id,
                             "training": {**asdict(cell.training), "epochs": args.epochs},
                             "dataset": asdict(data_spec)}),

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"suite's threads per cell",
         "wall_s": {name: spread(values) for name, values in figures.items()},
         "ray_over_local": ratio,
-        "machine_load": probe.summary(),
+        "machine_load": probe.summary().to_dict(),
         "context": context({"suite": str(args.suite), "workers": args.workers,
                             "local_threads_per_cell": args.workers}),
     })

@@ -2,7 +2,8 @@
 beyond fails; an accuracy drop alone fails; size growth fails; better figures never do."""
 import pytest
 
-from bench.report.compare import Rule, compare_cells, rules_from
+from bench.report.compare import compare_cells
+from bench.report.compare_rules import Rule, rules_from
 from bench.record import CellRecord
 from bench.specs import CompareThresholds
 from bench.record.store import SCHEMA_VERSION

@@ -10,7 +10,7 @@ import torch
 
 import bench.backends.onnxruntime_fused as fused_backend
 from bench.backends import torch_logits
-from bench.stages.variants import build_inputs, fixed_batch
+from bench.stages.deploy_inputs import build_inputs, fixed_batch
 from bench.errors import VariantSkipped
 from bench.models.loading import load_classifier, load_tokenizer
 from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe
@@ -173,12 +173,11 @@ def test_deploy_runs_fp32_and_int8_on_the_new_backends(tmp_path):
                       round_min_calls=1, round_min_duration_s=0.0)
     deployment = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
                              tmp_path, "cpu")
-    by_key = {(r["variant"], r["backend"]): r for r in deployment.variants}
-    assert {r["status"] for r in by_key.values()} == {"ok"}, \
-        {k: r["reason"] for k, r in by_key.items()}
+    by_key = {(r.variant, r.backend): r for r in deployment.variants}
+    assert {r.status for r in by_key.values()} == {"ok"}, {k: r.reason for k, r in by_key.items()}
     for backend in ("onnxruntime-fused", "openvino"):
         for variant in ("fp32", "int8"):
             record = by_key[(variant, backend)]
-            assert record["onnx_max_abs_diff"] < 1e-4 and record["speedup"] is not None
-            assert record["footprint"]["file_bytes"] > 0
-        assert by_key[("int8", backend)]["compression_info"]["int8"]["recipe"]
+            assert record.onnx_max_abs_diff < 1e-4 and record.speedup[1].ratio > 0
+            assert record.footprint.file_bytes > 0
+        assert by_key[("int8", backend)].compression_info["int8"]["recipe"]

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bench.stages.variants import build_inputs
+from bench.stages.deploy_inputs import build_inputs
 from bench.measure.environment import gpu_check
 from bench.measure.trackers import cuda_working_memory, summarise
 from bench.models.loading import count_parameters, load_classifier, load_tokenizer

@@ -6,7 +6,8 @@ import pytest
 
 from bench.plugins import Predictor
 from bench.measure.machine_load import BUSY_OTHER_CORES, LoadProbe
-from bench.measure.trackers import Footprint, summarise, time_until
+from bench.measure.trackers import summarise, time_until
+from bench.record.deployment import Footprint
 from bench.measure.speedup import NO_DIFFERENCE, median_interval, min_rounds, speedup
 from bench.stages.timing_rounds import RoundBudget, first_calls, interleaved_rounds, time_variants, warm_up
 
@@ -165,12 +166,12 @@ def test_time_variants_times_every_predictor_at_every_batch_size():
     results = time_variants({k: predictor(m) for k, m in models.items()},
                             {1: {}, 4: {}}, {"a": {1: 0.5}}, RoundBudget(6, 2, 3, 0.05), 16,
                             probe, clock)
-    assert results["a"]["1"]["cold_ms"] == pytest.approx(500) and results["b"]["1"]["cold_ms"] is None
-    assert results["a"]["4"]["calls"] == 6 * 3 and results["b"]["4"]["calls"] == 6 * 5
-    assert results["a"]["1"]["p50_ms"] == pytest.approx(20) and results["a"]["1"]["warmup_calls"] == 2
+    assert results["a"][1].cold_ms == pytest.approx(500) and results["b"][1].cold_ms is None
+    assert results["a"][4].calls == 6 * 3 and results["b"][4].calls == 6 * 5
+    assert results["a"][1].p50_ms == pytest.approx(20) and results["a"][1].warmup_calls == 2
     labels = [s.label for s in probe.samples]
     assert labels[0] == "before" and labels[-1] == "after" and len(labels) == 2 + 2 * 6
-    assert probe.summary()["busy"] is False
+    assert probe.summary().busy is False
 
 
 def test_another_process_using_the_cpu_flags_the_run_busy():
@@ -190,7 +191,7 @@ def test_another_process_using_the_cpu_flags_the_run_busy():
     assert busy.other_cores == pytest.approx(0.4) and busy.busy
     assert quiet.other_cores == pytest.approx(0.1) and not quiet.busy and 0.1 < BUSY_OTHER_CORES
     summary = probe.summary()
-    assert summary["busy"] and "0.40 cores" in summary["warning"] and len(summary["rounds"]) == 2
+    assert summary.busy and "0.40 cores" in summary.warning and len(summary.rounds) == 2
 
 
 def test_a_high_load_average_alone_flags_the_run_busy():

@@ -121,8 +121,8 @@ def test_an_unmerged_model_deploys_in_fp32_labelled_and_its_compressions_say_why
                       round_min_duration_s=0.0)
     deployment = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
                              tmp_path, "cpu")
-    by_variant = {r["variant"]: r for r in deployment.variants}
-    assert by_variant["fp32"]["status"] == "ok" and by_variant["fp32"]["merged"] is False
+    by_variant = {r.variant: r for r in deployment.variants}
+    assert by_variant["fp32"].ok and by_variant["fp32"].merged is False
     for variant in ("int8", "prune"):
-        assert by_variant[variant]["status"] == "skipped"
-        assert "deployed unmerged" in by_variant[variant]["reason"]
+        assert by_variant[variant].status == "skipped"
+        assert "deployed unmerged" in by_variant[variant].reason

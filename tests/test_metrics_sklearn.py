@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from bench.record import Metrics
+from bench.report.csv_rows import SCORE_COLUMNS
+from bench.specs import SCORES
 from bench.stages.evaluate import compute_metrics
 from bench.task import TaskInfo
 
@@ -22,7 +25,7 @@ def test_single_label_figures_match_scikit_learn(classes, seed):
     logits = rng.normal(size=(n, classes)).astype(np.float32)
     logits[np.arange(n), labels] += rng.uniform(0, 2, n).astype(np.float32)
     task = TaskInfo([f"c{i}" for i in range(classes)])
-    out = compute_metrics(logits, labels, task)
+    out = compute_metrics(logits, labels, task).to_dict()  # as the record stores it
     probs = softmax(logits.astype(np.float64))
     preds = probs.argmax(axis=1)
     assert out["n"] == n
@@ -53,14 +56,14 @@ def test_the_averages_differ_on_this_data():
     labels = np.array([0] * 120 + [1] * 50 + [2] * 30)
     logits = rng.normal(size=(200, 3))
     logits[np.arange(200), labels] += 1.0
-    out = compute_metrics(logits, labels, TaskInfo(["a", "b", "c"]))
+    out = compute_metrics(logits, labels, TaskInfo(["a", "b", "c"])).to_dict()
     assert len({round(out[f"f1_{a}"], 6) for a in ("macro", "micro", "weighted")}) == 3
 
 
 def test_confusion_matrix_rows_are_the_true_labels():
     logits = np.array([[5.0, 0, 0], [5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0]])
     labels = np.array([0, 1, 1, 2])  # one row of class 1 predicted as class 0
-    out = compute_metrics(logits, labels, TaskInfo(["a", "b", "c"]))
+    out = compute_metrics(logits, labels, TaskInfo(["a", "b", "c"])).to_dict()
     assert out["confusion_matrix"] == [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
     assert out["per_class"]["b"]["recall"] == 0.5 and out["per_class"]["a"]["precision"] == 0.5
 
@@ -70,7 +73,7 @@ def test_multi_label_figures_match_scikit_learn():
     n, k = 150, 4
     labels = (rng.random((n, k)) < [0.5, 0.3, 0.2, 0.6]).astype(int)
     logits = rng.normal(size=(n, k)) + np.where(labels == 1, 1.5, -1.5)
-    out = compute_metrics(logits, labels, TaskInfo(list("wxyz"), multi_label=True))
+    out = compute_metrics(logits, labels, TaskInfo(list("wxyz"), multi_label=True)).to_dict()
     probs = 1 / (1 + np.exp(-logits))
     preds = (probs >= 0.5).astype(int)
     assert out["subset_accuracy"] == pytest.approx(skm.accuracy_score(labels, preds))
@@ -88,3 +91,13 @@ def test_multi_label_figures_match_scikit_learn():
     assert out["f1_macro"] != pytest.approx(out["f1_micro"])
     per_label = skm.f1_score(labels, preds, average=None)
     assert [out["per_class"][c]["f1"] for c in "wxyz"] == pytest.approx(list(per_label))
+
+
+def test_balanced_accuracy_matches_scikit_learn_and_reaches_the_record_and_the_csv():
+    labels = np.array([0] * 8 + [1] * 2)
+    logits = np.eye(2)[np.zeros(10, dtype=int)] * 3.0  # always the majority class
+    metrics = compute_metrics(logits, labels, TaskInfo(["a", "b"]))
+    assert metrics.score("accuracy") == 0.8 and metrics.score("balanced_accuracy") == 0.5
+    assert metrics.score("balanced_accuracy") == skm.balanced_accuracy_score(labels, [0] * 10)
+    assert Metrics.from_dict(metrics.to_dict()).scores["balanced_accuracy"] == 0.5
+    assert "balanced_accuracy" in SCORE_COLUMNS and "balanced_accuracy" in SCORES

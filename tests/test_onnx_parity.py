@@ -24,14 +24,13 @@ def test_an_export_beyond_the_tolerance_fails_its_variant_with_the_difference(tm
                       round_min_duration_s=0.0, onnx_tolerance=1e-3)
     deployment = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
                              tmp_path, "cpu")
-    by_key = {(r["variant"], r["backend"]): r for r in deployment.variants}
-    assert by_key[("fp32", "torch")]["status"] == "ok"
-    assert by_key[("int8", "torch")]["status"] == "ok"
+    by_key = {(r.variant, r.backend): r for r in deployment.variants}
+    assert by_key[("fp32", "torch")].ok and by_key[("int8", "torch")].ok
     for variant in ("fp32", "int8"):  # the int8 graph comes from the same export
         failed = by_key[(variant, "onnxruntime")]
-        assert failed["status"] == "failed" and failed["onnx_max_abs_diff"] == 0.25
-        assert "2.50e-01 > deploy.onnx_tolerance = 0.001" in failed["reason"]
-        assert failed["metrics"] is None and failed["speedup"] is None
+        assert failed.status == "failed" and failed.onnx_max_abs_diff == 0.25
+        assert "2.50e-01 > deploy.onnx_tolerance = 0.001" in failed.reason
+        assert failed.metrics is None and failed.speedup == {}
 
 
 class FakeSession:

@@ -45,9 +45,9 @@ def test_predictions_come_back_in_the_split_order(tokenizer):
     expected = predict_from_content({"input_ids": np.array([[101, 1000 + i] for i in range(40)])})
     np.testing.assert_array_equal(result.predictions.labels, labels_of(data))
     np.testing.assert_array_equal(result.predictions.probs.argmax(1), expected.argmax(1))
-    assert result.metrics["accuracy"] == 1.0
-    low, high = result.metrics["intervals"]["f1_macro"]
-    assert low <= result.metrics["f1_macro"] <= high
+    assert result.scores.score("accuracy") == 1.0
+    low, high = result.scores.interval("f1_macro")
+    assert low <= result.scores.score("f1_macro") <= high
 
 
 def test_a_sorted_and_an_unsorted_run_pair_example_by_example(tokenizer):

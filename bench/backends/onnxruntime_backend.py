@@ -19,12 +19,12 @@ import numpy as np
 
 from bench.backends import device_name, torch_logits
 from bench.measure.environment import installed_versions
+from bench.record.deployment import Footprint
 from bench.plugins import Backend, Batch, OnnxFileQuantizer, Predictor, QuantizeStep
 
 if TYPE_CHECKING:
     import torch.nn as nn
 
-    from bench.measure.trackers import Footprint
 
 EXPORTER = "torch.onnx.export(dynamo=True)"
 
@@ -160,7 +160,6 @@ def onnx_footprint(path: Path, file_bytes: int) -> Footprint:
     import onnx
     from onnx.helper import tensor_dtype_to_np_dtype
 
-    from bench.measure.trackers import Footprint
 
     graph = onnx.load(str(path), load_external_data=False).graph
     elements = size = 0

@@ -34,7 +34,7 @@ import numpy as np
 from bench.backends.onnxruntime_backend import max_abs_diff
 from bench.backends.onnxruntime_fused import LEGACY_EXPORTER
 from bench.errors import VariantSkipped
-from bench.measure.environment import installed_versions
+from bench.record.deployment import Footprint
 from bench.plugins import Backend, Batch, Predictor, QuantizeStep
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     import torch.nn as nn
 
     from bench.compressions.quantize import Int8Params
-    from bench.measure.trackers import Footprint
 
 # what an OpenVINO quantize recipe's step applies: (fp32 model, calibration batches) -> model
 OpenVinoQuantizer = Callable[["ov.Model", list[Batch]], "ov.Model"]
@@ -154,7 +153,6 @@ class CompiledPredictor:
 
 def ir_footprint(graph, file_bytes: int) -> Footprint:
     """Elements and bytes of the model's constants (int8 weights, their scales...)."""
-    from bench.measure.trackers import Footprint
 
     elements = size = 0
     for op in graph.get_ops():

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from bench.data.types import Row, input_error
+from bench.data.types import CleanRow, input_error
 from bench.plugins import RawData
 from bench.specs import DatasetSpec
 from bench.task import TaskInfo
@@ -44,7 +44,7 @@ def row_label(value: Any, multi_label: bool) -> str | tuple[str, ...] | None:
     return (key,) if key is not None else None
 
 
-def clean_rows(spec: DatasetSpec, raw: RawData) -> tuple[list[Row], dict[str, int]]:
+def clean_rows(spec: DatasetSpec, raw: RawData) -> tuple[list[CleanRow], dict[str, int]]:
     """Rows with a text and a label (and enough annotator agreement); counts of rows dropped."""
     multi_label = is_multi_label(spec, raw.labels)
     keep = confident_rows(spec, raw)
@@ -60,7 +60,8 @@ def clean_rows(spec: DatasetSpec, raw: RawData) -> tuple[list[Row], dict[str, in
         elif label is None:
             unlabelled += 1
         else:
-            rows.append(Row(text, normalise_text(pair) if raw.text_pairs else None, label, split))
+            rows.append(CleanRow(text, normalise_text(pair) if raw.text_pairs else None, label,
+                                 split))
     filtered = {"below_min_confidence": len(keep) - sum(keep), "empty_text": empty,
                 "no_label": unlabelled}
     if not rows:
@@ -87,7 +88,8 @@ def confident_rows(spec: DatasetSpec, raw: RawData) -> list[bool]:
     return [c is not None and c >= spec.min_confidence for c in raw.confidence]
 
 
-def task_info(spec: DatasetSpec, rows: list[Row], source_names: list[str] | None) -> TaskInfo:
+def task_info(spec: DatasetSpec, rows: list[CleanRow], source_names: list[str] | None
+              ) -> TaskInfo:
     """Classes in spec.label_names order, else the source's own order, else sorted
     (numerically when every name is an integer)."""
     multi_label = isinstance(rows[0].label, tuple)
@@ -107,7 +109,7 @@ def natural_key(name: str) -> tuple[int, int, str]:
     return (0, int(name), "") if re.fullmatch(r"-?\d+", name) else (1, 0, name)
 
 
-def deduplicate(rows: list[Row]) -> tuple[list[Row], int, int]:
+def deduplicate(rows: list[CleanRow]) -> tuple[list[CleanRow], int, int]:
     """One row per normalised (text, pair), so that no text can land in two splits.
 
     Copies that agree collapse into one. Copies that disagree take the majority label; when
@@ -118,7 +120,7 @@ def deduplicate(rows: list[Row]) -> tuple[list[Row], int, int]:
     groups: dict[tuple[str, str | None], list[int]] = {}
     for i, row in enumerate(rows):
         groups.setdefault((row.text, row.pair), []).append(i)
-    kept: dict[int, Row] = {}
+    kept: dict[int, CleanRow] = {}
     tied = 0
     for members in groups.values():
         if len(members) == 1:

@@ -6,11 +6,12 @@ import hashlib
 import json
 from collections import Counter
 
-from bench.data.types import PreparedData, Row, Split
+from bench.data.types import CleanRow, PreparedData, Split
 from bench.task import TaskInfo
 
 
-def encode_split(rows: list[Row], indices: list[int], task: TaskInfo, has_pairs: bool) -> Split:
+def encode_split(rows: list[CleanRow], indices: list[int], task: TaskInfo,
+                 has_pairs: bool) -> Split:
     index = {name: i for i, name in enumerate(task.label_names)}
     if task.multi_label:
         labels = [multi_hot(rows[i].label, index) for i in indices]

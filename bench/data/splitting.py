@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench.data.types import Row, input_error
+from bench.data.types import CleanRow, input_error
 from bench.specs import DatasetSpec
 
 
 class Splitter:
     """Seeded, stratified (when the labels allow it) cuts of lists of row indices."""
 
-    def __init__(self, rows: list[Row], seed: int, multi_label: bool) -> None:
+    def __init__(self, rows: list[CleanRow], seed: int, multi_label: bool) -> None:
         self.labels = None if multi_label else [row.label for row in rows]
         self.seed = seed
         self.stratified = not multi_label
@@ -39,7 +39,7 @@ class Splitter:
         return labels
 
 
-def split_rows(spec: DatasetSpec, rows: list[Row], multi_label: bool
+def split_rows(spec: DatasetSpec, rows: list[CleanRow], multi_label: bool
                ) -> tuple[dict[str, list[int]], bool, bool]:
     """Row indices per split, whether the dataset's own splits were used, and whether every
     cut was stratified.

@@ -1,5 +1,5 @@
-"""The shapes the data layer passes around: the cleaned rows (Row) between what a source read
-(bench/plugins.py RawData) and what comes out (PreparedData of three Splits); and its one kind
+"""The shapes the data layer passes around: the cleaned rows (CleanRow) between what a source
+read (bench/plugins.py RawData) and what comes out (PreparedData of three Splits); and its one kind
 of error."""
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class PreparedData:
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class CleanRow:
     text: str
     pair: str | None
     label: str | tuple[str, ...]  # multi-label: sorted tuple of names

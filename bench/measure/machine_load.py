@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Callable
 
 import psutil
+
+from bench.record.timing import LoadSample, MachineLoad
 
 BUSY_OTHER_CORES = 0.2  # other processes using a fifth of a core on average: not quiet
 BUSY_LOAD_PER_CORE = 1.5  # 1-minute load average above this many per logical core
@@ -39,18 +41,6 @@ def load_average_1min() -> float | None:
         return os.getloadavg()[0]
     except OSError:
         return None
-
-
-@dataclass
-class LoadSample:
-    label: str
-    seconds: float
-    other_cores: float  # CPU used by other processes over the interval, in cores
-    load_1min: float | None
-    busy: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -93,17 +83,18 @@ class LoadProbe:
         sleep(seconds)
         return self.sample(label)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> MachineLoad:
         """The record's `machine_load`: before, after, every round, and one busy flag."""
-        by_label = {s.label: s.to_dict() for s in self.samples}
-        rounds = [s.to_dict() for s in self.samples if s.label not in ("before", "after")]
+        by_label = {s.label: s for s in self.samples}
         busy = any(s.busy for s in self.samples)
-        summary = {"before": by_label.get("before"), "after": by_label.get("after"),
-                   "rounds": rounds, "busy": busy, "busy_other_cores": BUSY_OTHER_CORES,
-                   "busy_load_per_core": BUSY_LOAD_PER_CORE, "logical_cores": self.cores}
+        summary = MachineLoad(
+            before=by_label.get("before"), after=by_label.get("after"),
+            rounds=[s for s in self.samples if s.label not in ("before", "after")], busy=busy,
+            busy_other_cores=BUSY_OTHER_CORES, busy_load_per_core=BUSY_LOAD_PER_CORE,
+            logical_cores=self.cores)
         if busy:
             worst = max(self.samples, key=lambda s: s.other_cores)
-            summary["warning"] = (f"the CPU was not quiet while timing (other processes used up "
-                                  f"to {worst.other_cores:.2f} cores, {worst.label}): latency "
-                                  "figures of this run may be off")
+            summary.warning = (f"the CPU was not quiet while timing (other processes used up "
+                               f"to {worst.other_cores:.2f} cores, {worst.label}): latency "
+                               "figures of this run may be off")
         return summary

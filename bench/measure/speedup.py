@@ -9,8 +9,8 @@ the per-round ratio is what varies from round to round. No resampling, no normal
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
+
+from bench.record.timing import Speedup
 
 CONFIDENCE = 0.95
 FAR_SLOWER = 3.0  # a variant this many times slower than its reference is called out
@@ -45,28 +45,15 @@ def median_interval(values: list[float], confidence: float = CONFIDENCE
     return ordered[k - 1], ordered[n - k], 1 - 2 * binomial_cdf(k - 1, n)
 
 
-@dataclass
-class Speedup:
-    """reference p50 / variant p50 (above 1: the variant is faster) and its interval."""
-
-    ratio: float
-    low: float
-    high: float
-    verdict: str  # "faster", "slower" or "no measurable difference"
-    confidence: float  # the interval's exact coverage
-    far_slower: bool  # more than FAR_SLOWER times slower than the reference
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def speedup(reference_p50_ms: float, variant_p50_ms: float, reference_rounds_ms: list[float],
             variant_rounds_ms: list[float], confidence: float = CONFIDENCE) -> Speedup:
-    """The speed-up of a variant timed in the same rounds as its reference."""
+    """The speed-up of a variant timed in the same rounds as its reference (the record's
+    Speedup)."""
     if len(reference_rounds_ms) != len(variant_rounds_ms):
         raise ValueError("the reference and the variant were not timed in the same rounds")
     ratios = [ref / var for ref, var in zip(reference_rounds_ms, variant_rounds_ms)]
     low, high, coverage = median_interval(ratios, confidence)
     verdict = "faster" if low > 1 else "slower" if high < 1 else NO_DIFFERENCE
     ratio = reference_p50_ms / variant_p50_ms
-    return Speedup(ratio, low, high, verdict, coverage, ratio < 1 / FAR_SLOWER)
+    return Speedup(ratio, low, high, verdict, confidence=coverage,
+                   far_slower=ratio < 1 / FAR_SLOWER)

@@ -1,6 +1,6 @@
-"""Small measurement trackers (latency, memory, footprint) that return dataclasses able to
-render themselves with `to_dict()`, so that every backend and variant is measured by the same
-code and recorded in the same shape."""
+"""Small measurement trackers (latency, memory, footprint) that return the record's own
+dataclasses (bench/record), so that every backend and variant is measured by the same code and
+recorded in the same shape."""
 from __future__ import annotations
 
 import gc
@@ -15,6 +15,9 @@ from typing import Any, Callable, Iterable
 
 import torch
 import torch.nn as nn
+
+from bench.record.deployment import Footprint, PeakMemory
+from bench.record.timing import LatencyStats
 
 
 # ---------------------------------------------------------------------------------- latency
@@ -46,37 +49,6 @@ def time_until(call: Callable[[], Any], min_calls: int, min_duration_s: float,
     return times
 
 
-@dataclass
-class LatencyStats:
-    """Warm latency of one batch shape over interleaved rounds; the first (cold) call apart.
-
-    Percentiles are taken over every timed call of every round; `rounds_p50_ms` keeps each
-    round's median, from which the speed-up's interval is built. Throughput is batch / p50, the
-    statistic speed-ups are ratios of, so the two columns of a table always agree.
-    """
-
-    batch_size: int
-    sequence_length: int
-    cold_ms: float | None  # first call at this batch size on the freshly prepared predictor
-    p50_ms: float
-    p90_ms: float
-    p95_ms: float
-    p99_ms: float
-    mean_ms: float
-    stdev_ms: float
-    min_ms: float
-    max_ms: float
-    calls: int  # timed calls over all rounds, warm-up excluded
-    warmup_calls: int
-    duration_s: float  # sum of the timed calls
-    samples_per_s: float  # batch_size / p50
-    rounds: int
-    rounds_p50_ms: list[float]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def percentile(sorted_values: list[float], q: float) -> float:
     """Linear-interpolated percentile (numpy's default) of already sorted values."""
     position = (len(sorted_values) - 1) * q / 100
@@ -103,23 +75,6 @@ def summarise(rounds_s: list[list[float]], cold_s: float | None, batch_size: int
 
 
 # ---------------------------------------------------------------------------- footprint
-
-@dataclass
-class Footprint:
-    """What a model weighs: in memory (parameters + buffers) and on disk (what would ship)."""
-
-    parameters: int  # weight elements, quantized ones included
-    param_bytes: int
-    buffer_bytes: int
-    file_bytes: int | None = None
-
-    @property
-    def total_bytes(self) -> int:
-        return self.param_bytes + self.buffer_bytes
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "total_bytes": self.total_bytes}
-
 
 def tensor_bytes(value: Any) -> tuple[int, int]:
     """(elements, bytes) of a state_dict value, looking inside what `parameters()` misses:
@@ -176,7 +131,7 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 
 
-def cuda_working_memory(call: Callable[[], Any], calls: int = 3) -> dict[str, int]:
+def cuda_working_memory(call: Callable[[], Any], calls: int = 3) -> PeakMemory:
     """Bytes torch's CUDA allocator needs for `calls` calls beyond what is already allocated
     (every prepared variant's weights): the variant's own activations and workspace. Exact,
     but blind to memory that torch does not allocate (an ONNX Runtime CUDA session)."""
@@ -186,8 +141,8 @@ def cuda_working_memory(call: Callable[[], Any], calls: int = 3) -> dict[str, in
     for _ in range(calls):
         call()
     torch.cuda.synchronize()
-    return {"cuda_working_bytes": torch.cuda.max_memory_allocated() - before,
-            "cuda_allocated_before_bytes": before, "calls": calls}
+    return PeakMemory(cuda_working_bytes=torch.cuda.max_memory_allocated() - before,
+                      cuda_allocated_before_bytes=before, calls=calls)
 
 
 # ------------------------------------------------------------------------------ threads

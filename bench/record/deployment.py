@@ -1,54 +1,48 @@
-"""One deployed variant (a compression chain on a backend, bench/stages/variants.py) and its figures."""
+"""One deployed variant (a compression chain on a backend) as bench/stages/variants.py builds it
+and the record stores it, and every variant of a cell."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from bench.record.base import Part, by_batch
 from bench.record.metrics import Metrics
-
-
-@dataclass
-class LatencyStats(Part):
-    batch_size: int | None = None
-    sequence_length: int | None = None
-    cold_ms: float | None = None
-    p50_ms: float | None = None
-    p90_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    mean_ms: float | None = None
-    stdev_ms: float | None = None
-    calls: int | None = None
-    samples_per_s: float | None = None
-    rounds_p50_ms: list[float] | None = None  # one median per interleaved round
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass
-class Speedup(Part):
-    """Ratio of medians against the fp32 reference, with its interval where measured; a
-    speed-up whose interval holds 1.0 is "no measurable difference"."""
-
-    ratio: float | None = None
-    low: float | None = None
-    high: float | None = None
-    verdict: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data):
-        if isinstance(data, (int, float)):  # older records: a bare ratio
-            return cls(ratio=float(data))
-        return super().from_dict(data)
+from bench.record.timing import LatencyStats, MachineLoad, Speedup
 
 
 @dataclass
 class Footprint(Part):
-    parameters: int | None = None
+    """What a model weighs: in memory (parameters + buffers) and on disk (what would ship).
+    bench/measure/trackers.py and the backends measure it."""
+
+    parameters: int | None = None  # weight elements, quantized ones included
     param_bytes: int | None = None
     buffer_bytes: int | None = None
     file_bytes: int | None = None  # what would ship
-    total_bytes: int | None = None
+    total_bytes: int | None = None  # parameters + buffers; filled in when both are known
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.total_bytes is None and None not in (self.param_bytes, self.buffer_bytes):
+            self.total_bytes = self.param_bytes + self.buffer_bytes
+
+
+@dataclass
+class PeakMemory(Part):
+    """CUDA working memory of a variant (bench/measure/trackers.py cuda_working_memory); older
+    records measured RSS instead, and keep those keys in `extra`."""
+
+    cuda_working_bytes: int | None = None
+    cuda_allocated_before_bytes: int | None = None
+    calls: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class StepSeconds(Part):
+    """Wall time of a variant's preparation (compress, export, build a session) and scoring."""
+
+    prepare: float | None = None
+    evaluate: float | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -57,24 +51,31 @@ class DeployedVariant(Part):
     variant: str | None = None
     chain: list[str] = field(default_factory=list)
     backend: str | None = None
-    status: str | None = None
+    status: str | None = None  # ok, skipped, failed
     reason: str | None = None
-    backend_info: dict = field(default_factory=dict)
+    backend_info: dict = field(default_factory=dict)  # what the backend really ran
     footprint: Footprint | None = None
     latency: dict[int, LatencyStats] = field(default_factory=dict)
-    speedup: dict[int, Speedup] = field(default_factory=dict)
+    peak_memory: PeakMemory | None = None  # CUDA only
     metrics: Metrics | None = None  # test split
+    deltas: dict[str, float] = field(default_factory=dict)  # metric - the reference's
+    speedup: dict[int, Speedup] = field(default_factory=dict)
+    slow_warning: str | None = None  # far slower than the reference at some batch
+    reference: str | None = None  # "<variant>/<backend>" deltas and speed-ups are against
+    onnx_max_abs_diff: float | None = None  # exported graph vs PyTorch on real inputs
     validation_metrics: Metrics | None = None
-    deltas: dict[str, float] = field(default_factory=dict)
-    reference: str | None = None
-    compression_info: dict = field(default_factory=dict)
-    latency_recheck: dict = field(default_factory=dict)
-    peak_memory: dict | None = None
+    compression_info: dict = field(default_factory=dict)  # compression name -> what it did
+    timings_s: StepSeconds = field(default_factory=StepSeconds)
+    # False: the method could not merge (prompt/prefix tuning) and the PeftModel itself was
+    # deployed; None in records from before this was written
+    merged: bool | None = None
+    latency_recheck: dict = field(default_factory=dict)  # records from before timing rounds
     extra: dict = field(default_factory=dict)
 
     NESTED = {"footprint": Footprint.from_dict, "latency": by_batch(LatencyStats.from_dict),
               "speedup": by_batch(Speedup.from_dict), "metrics": Metrics.from_dict,
-              "validation_metrics": Metrics.from_dict}
+              "validation_metrics": Metrics.from_dict, "timings_s": StepSeconds.from_dict,
+              "peak_memory": PeakMemory.from_dict}
 
     @property
     def name(self) -> str:
@@ -83,12 +84,6 @@ class DeployedVariant(Part):
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-    @property
-    def merged(self) -> bool | None:
-        """False: the method could not merge (prompt/prefix tuning) and the PeftModel itself
-        was deployed; None in records from before this was written."""
-        return self.extra.get("merged")
 
     @property
     def fell_back(self) -> bool:
@@ -132,15 +127,21 @@ class Deployment:
 
 @dataclass
 class DeploymentTiming(Part):
-    """How the deployment stage timed its variants, and how busy the machine was."""
+    """How the deployment stage timed its variants (the [deploy] budget, the order of a round)
+    and how busy the machine was."""
 
-    machine_load: dict | None = None  # before, after, rounds, busy, warning
+    machine_load: MachineLoad | None = None
     threads: int | None = None
     rounds: int | None = None
+    warmup_calls: int | None = None
+    round_min_calls: int | None = None
+    round_min_duration_s: float | None = None
     seconds: float | None = None
-    order: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # "<variant>/<backend>" in a round
     extra: dict = field(default_factory=dict)
+
+    NESTED = {"machine_load": MachineLoad.from_dict}
 
     @property
     def busy(self) -> bool:
-        return bool(self.machine_load and self.machine_load.get("busy"))
+        return bool(self.machine_load and self.machine_load.busy)

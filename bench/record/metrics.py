@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.metric_registry import METRICS
 from bench.record.base import Part, by_name
 
 
@@ -18,19 +19,13 @@ class ClassScores(Part):
 
 @dataclass
 class Metrics(Part):
+    """A model's scores on one split. The registry's metrics (bench/metric_registry.py) are keys
+    of the file's object beside `n` and `loss`, and `scores` in here: a metric added to the
+    registry is read and written with no change to this class."""
+
     n: int | None = None
-    accuracy: float | None = None
     loss: float | None = None
-    precision_macro: float | None = None
-    recall_macro: float | None = None
-    f1_macro: float | None = None
-    precision_micro: float | None = None
-    recall_micro: float | None = None
-    f1_micro: float | None = None
-    precision_weighted: float | None = None
-    recall_weighted: float | None = None
-    f1_weighted: float | None = None
-    roc_auc: float | None = None
+    scores: dict[str, float | None] = field(default_factory=dict)  # registry name -> value
     per_class: dict[str, ClassScores] = field(default_factory=dict)
     confusion_matrix: list[list[int]] | None = None
     runtime_s: float | None = None
@@ -41,9 +36,24 @@ class Metrics(Part):
 
     NESTED = {"per_class": by_name(ClassScores.from_dict)}
 
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Metrics | None":
+        if data is None:
+            return None
+        metrics = super().from_dict({k: v for k, v in data.items() if k not in METRICS})
+        metrics.scores = {k: v for k, v in data.items() if k in METRICS}
+        return metrics
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        return {"n": out.pop("n"), **out.pop("scores"), **out}
+
     def score(self, name: str) -> float | None:
-        """A metric by its evaluate.py name ("f1_macro", "accuracy", ...)."""
-        value = getattr(self, name, None) if name != "extra" else None
+        """A registered metric ("f1_macro", "accuracy", ...) or a figure of the split ("loss",
+        "runtime_s", ...) by name."""
+        if name in METRICS:
+            return self.scores.get(name)
+        value = getattr(self, name, None) if name not in ("extra", "scores") else None
         return value if value is not None else self.extra.get(name)
 
     def interval(self, name: str) -> tuple[float, float] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from bench.metric_registry import METRICS
 from bench.record import CellRecord, DeployedVariant, Metrics
 
 MB = 1_000_000  # decimal megabytes, as model sizes are usually quoted
@@ -48,18 +49,14 @@ class CellRow:
     saved_mb: float | None = None  # what the method saves (the adapter alone for PEFT)
     merged_mb: float | None = None  # the deployable model (fp32 reference file), if deployed
     wrapped_modules: list[str] | None = None
-    # test scores
+    # test scores: the two the report ranks by, with their intervals, and every registered one
     accuracy: float | None = None
     accuracy_low: float | None = None
     accuracy_high: float | None = None
-    precision_macro: float | None = None
-    recall_macro: float | None = None
     f1_macro: float | None = None
     f1_macro_low: float | None = None
     f1_macro_high: float | None = None
-    f1_micro: float | None = None
-    f1_weighted: float | None = None
-    roc_auc: float | None = None
+    scores: dict[str, float | None] = field(default_factory=dict)  # bench/metric_registry.py
     eval_loss: float | None = None
     eval_runtime_s: float | None = None
     eval_samples_per_s: float | None = None
@@ -103,6 +100,7 @@ class VariantRow:
     f1_macro: float | None = None
     f1_macro_low: float | None = None
     f1_macro_high: float | None = None
+    scores: dict[str, float | None] = field(default_factory=dict)  # bench/metric_registry.py
     delta_f1_macro: float | None = None
     validation_f1_macro: float | None = None
     validation_accuracy: float | None = None
@@ -145,6 +143,11 @@ def score(metrics: Metrics | None, name: str) -> float | None:
     return metrics.score(name) if metrics else None
 
 
+def registered_scores(metrics: Metrics | None) -> dict[str, float | None]:
+    """Every registered metric, None where the record lacks it (older records, other tasks)."""
+    return {name: score(metrics, name) for name in METRICS}
+
+
 def cell_row(record: CellRecord) -> CellRow:
     config, training = record.config, record.training
     test, evaluation = record.evaluation.test, record.evaluation
@@ -168,10 +171,8 @@ def cell_row(record: CellRecord) -> CellRow:
         saved_mb=megabytes(record.artefacts.get("bytes")),
         merged_mb=megabytes(reference.file_bytes) if reference else None,
         wrapped_modules=record.wrapped_modules,
-        accuracy=score(test, "accuracy"), precision_macro=score(test, "precision_macro"),
-        recall_macro=score(test, "recall_macro"), f1_macro=score(test, "f1_macro"),
-        f1_micro=score(test, "f1_micro"), f1_weighted=score(test, "f1_weighted"),
-        roc_auc=score(test, "roc_auc"), eval_loss=score(test, "loss"),
+        accuracy=score(test, "accuracy"), f1_macro=score(test, "f1_macro"),
+        scores=registered_scores(test), eval_loss=score(test, "loss"),
         eval_runtime_s=score(test, "runtime_s"), eval_samples_per_s=score(test, "samples_per_s"),
         eval_steps_per_s=score(test, "steps_per_s"),
         validation_accuracy=score(evaluation.validation, "accuracy"),
@@ -201,7 +202,7 @@ def variant_row(record: CellRecord, variant: DeployedVariant) -> VariantRow:
         backend=variant.backend, status=variant.status, reason=variant.reason,
         fell_back=variant.fell_back, chain=list(variant.chain),
         size_mb=megabytes(variant.file_bytes), accuracy=score(variant.metrics, "accuracy"),
-        f1_macro=score(variant.metrics, "f1_macro"),
+        f1_macro=score(variant.metrics, "f1_macro"), scores=registered_scores(variant.metrics),
         delta_f1_macro=variant.deltas.get("f1_macro"),
         validation_f1_macro=score(variant.validation_metrics, "f1_macro"),
         validation_accuracy=score(variant.validation_metrics, "accuracy"),

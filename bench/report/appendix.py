@@ -2,6 +2,7 @@
 per-class report, confusion matrix, training curve, examples, deployed variants."""
 from __future__ import annotations
 
+from bench.metric_registry import shown
 from bench.record import CellRecord, Metrics
 from bench.report.document import Block, Heading, Image, Table, Text
 from bench.report.format import mb, num, setting, signed
@@ -11,8 +12,7 @@ from bench.record.rows import megabytes
 TRAINING_KEYS = ("learning_rate", "epochs", "batch_size", "gradient_accumulation_steps",
                  "weight_decay", "scheduler", "warmup_ratio", "warmup_steps", "precision",
                  "padding", "sampling", "keep_best", "metric_for_best", "seed")
-METRIC_COLUMNS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "f1_micro",
-                  "f1_weighted", "roc_auc", "loss")
+METRIC_COLUMNS = (*(m.name for m in shown()), "loss")
 
 
 def configuration_table(r: CellRecord) -> Table:
@@ -118,16 +118,16 @@ def deployment_table(r: CellRecord) -> Table | None:
         note = v.reason or ""
         if v.fell_back:
             note = (note + " " if note else "") + "fell back to CPU"
-        if v.extra.get("slow_warning"):
-            note = (note + " " if note else "") + v.extra["slow_warning"]
+        if v.slow_warning:
+            note = (note + " " if note else "") + v.slow_warning
         latency = v.latency.get(small)
         speedup = v.speedup.get(large)
         rows.append([v.variant, v.backend, v.status, mb(megabytes(v.file_bytes)),
                      num(v.p50_ms(small), 2), num(latency.p95_ms if latency else None, 2),
                      num(v.p50_ms(large), 1), num(v.samples_per_s(large), 1),
                      num(speedup.ratio if speedup else None, 2),
-                     num(v.metrics.accuracy if v.metrics else None),
-                     num(v.metrics.f1_macro if v.metrics else None),
+                     num(v.metrics.score("accuracy") if v.metrics else None),
+                     num(v.metrics.score("f1_macro") if v.metrics else None),
                      signed(v.deltas.get("f1_macro")), note])
     return Table(["variant", "backend", "status", "size MB", f"p50 ms (b={small})",
                   f"p95 ms (b={small})", f"p50 ms (b={large})", f"samples/s (b={large})",

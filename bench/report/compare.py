@@ -2,10 +2,11 @@
 for CI: exit 1 when any metric got worse by more than its threshold, or a cell or deployment
 variant of the baseline is missing or failed in the new run.
 
-Cells match by cell id, deployment variants by (variant, backend). Scores (accuracy, F1 macro)
-are compared in absolute points, latency and size on disk relative to the baseline. Latency is
-only compared between runs timed on the same hardware (bench.measure.hardware); otherwise the cell gets
-one "hardware" row naming the difference and only its scores and sizes are compared. Where
+Cells match by cell id, deployment variants by (variant, backend). Scores (the registered
+metrics that name a threshold, bench/metric_registry.py: accuracy, F1 macro) are compared in
+absolute points, latency and size on disk relative to the baseline. Latency is only compared
+between runs timed on the same hardware (bench.measure.hardware); otherwise the cell gets one
+"hardware" row naming the difference and only its scores and sizes are compared. Where
 both runs kept per-example predictions of the same test examples, a score drop beyond its
 threshold is a regression only if the paired test also calls the new run "worse" at 95%
 (bench/stats/bootstrap.py, docs/statistics.md): a drop inside the noise is shown, not failed.
@@ -21,9 +22,11 @@ from rich.table import Table
 
 from bench.errors import BenchInputError
 from bench.measure.hardware import hardware_difference
+from bench.metric_registry import METRICS
 from bench.stats.pairing import paired_verdicts
 from bench.record.predictions import deploy_key
 from bench.record import CellRecord
+from bench.report.compare_rules import Rule, gated, rule_of, rules_from
 from bench.report.document import markdown_table
 from bench.record.rows import FINE_TUNED, cell_row, variant_row
 from bench.specs import CompareThresholds
@@ -33,28 +36,8 @@ from bench.record.store import read_cell_records
 CELL = "(cell)"  # the target name of a whole cell, present in one folder only
 COLUMNS = ("target", "metric", "baseline", "new", "change", "verdict")
 DIGITS = {"p50": 2, "disk": 2}  # decimals shown; scores get 4
-EPSILON = 1e-9  # float noise never counts as a regression
 HARDWARE = "hardware"  # the metric of a cell's row saying why its speed was not compared
 SPEED_METRICS = ("p50",)  # metric kinds that depend on the hardware
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How one kind of metric is judged: which way is better, and the allowed change."""
-
-    higher_is_better: bool
-    relative: bool
-    limit: float
-
-    def regressed(self, old: float, new: float) -> bool:
-        worse_by = (old - new) if self.higher_is_better else (new - old)
-        if self.relative:
-            return old > 0 and worse_by / old > self.limit + EPSILON
-        return worse_by > self.limit + EPSILON
-
-    def describe(self) -> str:
-        sign = "-" if self.higher_is_better else "+"
-        return f"{sign}{self.limit:.0%}" if self.relative else f"{sign}{self.limit:g}"
 
 
 @dataclass
@@ -67,7 +50,7 @@ class Target:
 
 
 @dataclass
-class Row:
+class ComparedMetric:
     cell: str
     target: str
     metric: str
@@ -82,14 +65,6 @@ class Row:
         how = f"{self.change}; {self.verdict}" if self.change else self.verdict
         return (f"{self.cell} {self.target} {self.metric}: {show(self.old, self.metric)} -> "
                 f"{show(self.new, self.metric)} ({how})")
-
-
-def rules_from(limits: CompareThresholds) -> dict[str, Rule]:
-    """The rule of each metric kind (the metric's name up to its first space)."""
-    return {"accuracy": Rule(True, False, limits.max_accuracy_drop),
-            "F1": Rule(True, False, limits.max_f1_drop),
-            "p50": Rule(False, True, limits.max_latency_increase),
-            "disk": Rule(False, True, limits.max_size_increase)}
 
 
 def load_side(folder: Path) -> dict[str, CellRecord]:
@@ -117,11 +92,11 @@ def targets_of(record: CellRecord) -> dict[str, Target]:
     cell = cell_row(record)
     targets = {FINE_TUNED: Target(
         cell.status or "?",
-        {"accuracy": cell.accuracy, "F1 macro": cell.f1_macro, "disk MB": cell.saved_mb},
+        {**{m.label: cell.scores.get(m.name) for m in gated()}, "disk MB": cell.saved_mb},
         cell.error or "")}
     for variant in record.variants:
         row = variant_row(record, variant)
-        values = {"accuracy": row.accuracy, "F1 macro": row.f1_macro}
+        values = {m.label: row.scores.get(m.name) for m in gated()}
         for batch, p50 in sorted(row.p50_ms.items()):
             values[f"p50 ms (b={batch})"] = p50
         values["disk MB"] = row.size_mb
@@ -138,28 +113,28 @@ def verdicts_by_target(old: CellRecord, new: CellRecord, folders: tuple[Path, Pa
     by_key = paired_verdicts(old.to_dict(), new.to_dict(), *folders)
     targets = {"test": FINE_TUNED} | {deploy_key(v.variant, v.backend): f"{v.variant}/{v.backend}"
                                       for v in new.variants}
-    names = {"accuracy": "accuracy", "f1_macro": "F1 macro"}
-    return {(targets[key], names[metric]): verdict for key, metrics in by_key.items()
-            if key in targets for metric, verdict in metrics.items()}
+    return {(targets[key], METRICS[metric].label): verdict for key, metrics in by_key.items()
+            if key in targets for metric, verdict in metrics.items() if metric in METRICS}
 
 
 def compare_cells(old: dict[str, CellRecord], new: dict[str, CellRecord],
-                  rules: dict[str, Rule], folders: tuple[Path, Path] | None = None) -> list[Row]:
-    rows: list[Row] = []
+                  rules: dict[str, Rule], folders: tuple[Path, Path] | None = None
+                  ) -> list[ComparedMetric]:
+    rows: list[ComparedMetric] = []
     for cell in sorted(old.keys() | new.keys()):
         if cell not in new:
-            rows.append(Row(cell, CELL, "status", old[cell].status, "missing",
-                            verdict="missing in new", regression=True))
+            rows.append(ComparedMetric(cell, CELL, "status", old[cell].status, "missing",
+                                       verdict="missing in new", regression=True))
         elif cell not in old:
-            rows.append(Row(cell, CELL, "status", "missing", new[cell].status,
-                            verdict="only in new"))
+            rows.append(ComparedMetric(cell, CELL, "status", "missing", new[cell].status,
+                                       verdict="only in new"))
         else:
             before, after = targets_of(old[cell]), targets_of(new[cell])
             difference = hardware_difference(timing_environment(old[cell]),
                                              timing_environment(new[cell]))
             if difference:
-                rows.append(Row(cell, CELL, HARDWARE, "", "",
-                                verdict=f"speed not compared: {difference}"))
+                rows.append(ComparedMetric(cell, CELL, HARDWARE, "", "",
+                                           verdict=f"speed not compared: {difference}"))
                 before, after = without_speed(before), without_speed(after)
             rows += compare_targets(cell, before, after, rules,
                                     verdicts_by_target(old[cell], new[cell], folders))
@@ -182,46 +157,49 @@ def without_speed(targets: dict[str, Target]) -> dict[str, Target]:
 
 def compare_targets(cell: str, old: dict[str, Target], new: dict[str, Target],
                     rules: dict[str, Rule],
-                    verdicts: dict[tuple[str, str], PairedVerdict] | None = None) -> list[Row]:
-    rows: list[Row] = []
+                    verdicts: dict[tuple[str, str], PairedVerdict] | None = None
+                    ) -> list[ComparedMetric]:
+    rows: list[ComparedMetric] = []
     for name in list(old) + [n for n in new if n not in old]:
         before, after = old.get(name), new.get(name)
         if after is None:
-            rows.append(Row(cell, name, "status", before.status, "missing",
-                            verdict="missing in new", regression=before.status == "ok"))
+            rows.append(ComparedMetric(cell, name, "status", before.status, "missing",
+                                       verdict="missing in new", regression=before.status == "ok"))
         elif before is None:
-            rows.append(Row(cell, name, "status", "missing", after.status, verdict="only in new"))
+            rows.append(ComparedMetric(cell, name, "status", "missing", after.status,
+                                       verdict="only in new"))
         elif after.status != "ok":
-            rows.append(Row(cell, name, "status", before.status, after.status,
-                            verdict=after.reason[:160], regression=before.status == "ok"))
+            rows.append(ComparedMetric(cell, name, "status", before.status, after.status,
+                                       verdict=after.reason[:160],
+                                       regression=before.status == "ok"))
         elif before.status != "ok":  # no baseline figures to compare with
-            rows.append(Row(cell, name, "status", before.status, "ok", verdict="better"))
+            rows.append(ComparedMetric(cell, name, "status", before.status, "ok", verdict="better"))
         else:
             rows += [compare_metric(cell, name, metric, before.values.get(metric), value,
-                                    rules[metric.split()[0]],
+                                    rule_of(metric, rules),
                                     (verdicts or {}).get((name, metric)))
                      for metric, value in after.values.items()]
     return rows
 
 
 def compare_metric(cell: str, target: str, metric: str, old: float | None, new: float | None,
-                   rule: Rule, paired: PairedVerdict | None = None) -> Row:
+                   rule: Rule, paired: PairedVerdict | None = None) -> ComparedMetric:
     if old is None or new is None:
         lost = new is None and old is not None
-        return Row(cell, target, metric, old, new, verdict="no longer measured" if lost else "",
-                   regression=lost)
+        return ComparedMetric(cell, target, metric, old, new,
+                              verdict="no longer measured" if lost else "", regression=lost)
     if rule.regressed(old, new):
         if paired is not None and paired.verdict != "worse":
-            return Row(cell, target, metric, old, new, change(old, new, rule.relative),
-                       f"beyond limit {rule.describe()}, but {paired.verdict} at 95% "
-                       f"({describe_paired(paired)}): noise, not a regression")
+            return ComparedMetric(cell, target, metric, old, new, change(old, new, rule.relative),
+                                  f"beyond limit {rule.describe()}, but {paired.verdict} at 95% "
+                                  f"({describe_paired(paired)}): noise, not a regression")
         found = f"; worse at 95% ({describe_paired(paired)})" if paired else ""
-        return Row(cell, target, metric, old, new, change(old, new, rule.relative),
-                   f"limit {rule.describe()}{found}", regression=True)
+        return ComparedMetric(cell, target, metric, old, new, change(old, new, rule.relative),
+                              f"limit {rule.describe()}{found}", regression=True)
     verdict = ""
     if new != old:
         verdict = "better" if (new > old) == rule.higher_is_better else "worse, within limit"
-    return Row(cell, target, metric, old, new, change(old, new, rule.relative), verdict)
+    return ComparedMetric(cell, target, metric, old, new, change(old, new, rule.relative), verdict)
 
 
 def describe_paired(paired: PairedVerdict) -> str:
@@ -243,11 +221,11 @@ def show(value: float | str | None, metric: str = "") -> str:
     return str(value)
 
 
-def verdict(row: Row) -> str:
+def verdict(row: ComparedMetric) -> str:
     return f"REGRESSION: {row.verdict}" if row.regression else row.verdict
 
 
-def render_rich(rows: list[Row]) -> list[Table]:
+def render_rich(rows: list[ComparedMetric]) -> list[Table]:
     """One table per cell, titled by its id: ids are long, and a column of them would not fit
     a terminal beside the figures."""
     tables: dict[str, Table] = {}
@@ -267,7 +245,7 @@ def new_table(title: str) -> Table:
     return grid
 
 
-def render_markdown(rows: list[Row]) -> str:
+def render_markdown(rows: list[ComparedMetric]) -> str:
     return markdown_table(["cell", *COLUMNS],
                           [[r.cell, r.target, r.metric, show(r.old, r.metric),
                             show(r.new, r.metric), r.change,

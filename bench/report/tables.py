@@ -67,7 +67,8 @@ def trials_tables(rows: list[CellRow]) -> list[tuple[str, Table]]:
             ["trial", *TRIAL_PARAMETERS.values(), "accuracy", "F1 macro", "precision macro",
              "recall macro"],
             [[values_label(t.sweep), *[setting(getattr(t, p)) for p in TRIAL_PARAMETERS],
-              num(t.accuracy), num(t.f1_macro), num(t.precision_macro), num(t.recall_macro)]
+              num(t.accuracy), num(t.f1_macro), num(t.scores.get("precision_macro")),
+              num(t.scores.get("recall_macro"))]
              for t in trials])))
     return out
 

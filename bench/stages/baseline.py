@@ -18,6 +18,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from bench.data import dataset_fingerprint
+from bench.record.metrics import Metrics
 from bench.stages.evaluate import compute_metrics
 from bench.task import TaskInfo
 from bench.paths import cache_dir
@@ -41,14 +42,14 @@ def fit(split, task: TaskInfo, c: float, seed: int) -> Pipeline:
     return pipeline.fit(join_pairs(split), np.asarray(split.labels))
 
 
-def score(pipeline: Pipeline, split, task: TaskInfo, intervals: bool = False) -> dict:
+def score(pipeline: Pipeline, split, task: TaskInfo, intervals: bool = False) -> Metrics:
     probs = np.clip(pipeline.predict_proba(join_pairs(split)), 1e-7, 1 - 1e-7)
     # the metric code takes logits: log-probabilities (softmax tasks), log-odds (sigmoid ones)
     logits = np.log(probs / (1 - probs)) if task.multi_label else np.log(probs)
     metrics = compute_metrics(logits, np.asarray(split.labels), task)
     if intervals:
-        metrics["intervals"] = intervals_of(np.asarray(split.labels), probs,
-                                            num_classes=task.num_labels)
+        metrics.intervals = intervals_of(np.asarray(split.labels), probs,
+                                         num_classes=task.num_labels)
     return metrics
 
 
@@ -59,14 +60,15 @@ def tfidf_baseline(data, seed: int = 42) -> dict:
     best_c, best_f1, best = C_GRID[0], -1.0, None
     for c in C_GRID if len(data.validation.texts) else (4.0,):
         pipeline = fit(data.train, task, c, seed)
-        f1 = score(pipeline, data.validation, task)["f1_macro"] if len(data.validation.texts) else 0.0
+        f1 = (score(pipeline, data.validation, task).score("f1_macro")
+              if len(data.validation.texts) else 0.0)
         if f1 > best_f1:
             best_c, best_f1, best = c, f1, pipeline
     metrics = score(best, data.test, task, intervals=True)
     return {"name": "tfidf-logreg", "C": best_c, "fit_time_s": time.perf_counter() - start,
             "description": f"TF-IDF word 1-2 grams + logistic regression (C={best_c}, "
                            "chosen on validation macro-F1)",
-            "test": metrics}
+            "test": metrics.to_dict()}
 
 
 def cut_to_model_view(split, tokenizer, max_length: int):

@@ -23,8 +23,8 @@ def deploy_stage(cell: Cell, trained: TrainedCell, artefact_dir: Path, record: d
         workdir=artefact_dir / "deploy", device=trainer.device,
         progress=deploy_progress(cell.deploy), keep_predictions=predictions.__setitem__,
         validation_data=trainer.data["validation"])
-    record["deployment"] = deployment.variants
-    record["deployment_timing"] = deployment.timing
+    record["deployment"] = [variant.to_dict() for variant in deployment.variants]
+    record["deployment_timing"] = deployment.timing.to_dict()
 
 
 def deploy_progress(deploy: DeploySpec):

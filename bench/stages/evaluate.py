@@ -1,5 +1,5 @@
 """Classification metrics from logits: the same code scores PyTorch, ONNX Runtime and every
-compressed variant, so their figures are comparable."""
+compressed variant, so their figures are comparable. Which metrics: bench/metric_registry.py."""
 from __future__ import annotations
 
 import time
@@ -10,9 +10,11 @@ import numpy as np
 from sklearn import metrics as skm
 
 from bench.errors import CellFailed
-from bench.task import TaskInfo
+from bench.metric_registry import Scored, compute_all
+from bench.record.metrics import ClassScores, Metrics
 from bench.record.predictions import SplitPredictions
 from bench.stats.bootstrap import intervals_of
+from bench.task import TaskInfo
 
 Batch = dict[str, np.ndarray]
 Predictor = Callable[[Batch], np.ndarray]  # a batch of model inputs -> logits [batch, labels]
@@ -39,100 +41,63 @@ def predict_all(predict: Predictor, batches: Iterable[Batch]) -> tuple[np.ndarra
 
 
 @dataclass
-class Evaluation:
-    metrics: dict  # compute_metrics + timing + 95% bootstrap `intervals`
+class ScoredSplit:
+    """A model's scores on one split and its per-example predictions."""
+
+    scores: Metrics  # the registry's metrics, timing, 95% bootstrap intervals
     predictions: SplitPredictions  # per example, in the split's original order
+
+    @property
+    def metrics(self) -> dict:
+        """The scores as JSON: bench/stages/training.py stores them in its record dict."""
+        return self.scores.to_dict()
 
 
 def evaluate(predict: Predictor, batches: Iterable[Batch], labels: np.ndarray,
-             task: TaskInfo, order: np.ndarray | None = None) -> Evaluation:
+             task: TaskInfo, order: np.ndarray | None = None) -> ScoredSplit:
     """Run `predict` over `batches` and score it against `labels` (ints, or multi-hot rows).
     `order`: the rows were `split.select(order)` (length-sorted); predictions are put back in
     the split's own order so that two cells pair example by example."""
     logits, runtime, steps = predict_all(predict, batches)
     labels = np.asarray(labels)
     result = compute_metrics(logits, labels, task)
-    n = len(logits)
-    result.update(runtime_s=runtime, samples_per_s=n / runtime if runtime else None,
-                  steps_per_s=steps / runtime if runtime else None)
+    result.runtime_s = runtime
+    result.samples_per_s = len(logits) / runtime if runtime else None
+    result.steps_per_s = steps / runtime if runtime else None
     probs = probabilities(logits, task)
-    result["intervals"] = intervals_of(labels, probs, num_classes=task.num_labels)
-    return Evaluation(result, SplitPredictions(labels, probs).in_original_order(order))
+    result.intervals = intervals_of(labels, probs, num_classes=task.num_labels)
+    return ScoredSplit(result, SplitPredictions(labels, probs).in_original_order(order))
 
 
 def probabilities(logits: np.ndarray, task: TaskInfo) -> np.ndarray:
     return sigmoid(logits) if task.multi_label else softmax(logits)
 
 
-def compute_metrics(logits: np.ndarray, labels: np.ndarray, task: TaskInfo) -> dict:
+def compute_metrics(logits: np.ndarray, labels: np.ndarray, task: TaskInfo) -> Metrics:
+    """Every registered metric that applies to the task, the loss, the per-class report and
+    (single-label) the confusion matrix."""
     labels = np.asarray(labels)
     if not np.isfinite(logits).all():
         raise CellFailed(f"the model produced non-finite logits ({int((~np.isfinite(logits)).sum())}"
                          f" of {logits.size} values): training diverged?")
+    probs = probabilities(logits, task)
+    predicted = (probs >= 0.5).astype(int) if task.multi_label else probs.argmax(axis=1)
+    scored = Scored(labels, predicted, probs, task.num_labels, task.multi_label)
+    classes = None if task.multi_label else list(range(task.num_labels))
+    p, r, f, support = skm.precision_recall_fscore_support(labels, predicted, labels=classes,
+                                                           zero_division=0)
+    return Metrics(
+        n=int(len(labels)), loss=loss(labels, probs, task), scores=compute_all(scored),
+        per_class={name: ClassScores(float(p[i]), float(r[i]), float(f[i]), int(support[i]))
+                   for i, name in enumerate(task.label_names)},
+        confusion_matrix=None if task.multi_label else skm.confusion_matrix(
+            labels, predicted, labels=classes).tolist())
+
+
+def loss(labels: np.ndarray, probs: np.ndarray, task: TaskInfo) -> float:
+    """Cross-entropy: of the true class (single-label), or binary per label (multi-label)."""
     if task.multi_label:
-        return multi_label_metrics(logits, labels, task)
-    return single_label_metrics(logits, labels, task)
-
-
-def single_label_metrics(logits: np.ndarray, labels: np.ndarray, task: TaskInfo) -> dict:
-    probs = softmax(logits)
-    preds = probs.argmax(axis=1)
-    classes = list(range(task.num_labels))
-    out: dict = {
-        "n": int(len(labels)),
-        "accuracy": float(skm.accuracy_score(labels, preds)),
-        "loss": float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1)))),
-    }
-    for average in ("macro", "micro", "weighted"):
-        p, r, f, _ = skm.precision_recall_fscore_support(
-            labels, preds, labels=classes, average=average, zero_division=0)
-        out[f"precision_{average}"], out[f"recall_{average}"], out[f"f1_{average}"] = (
-            float(p), float(r), float(f))
-    out["roc_auc"] = roc_auc(labels, probs, task)
-    p, r, f, support = skm.precision_recall_fscore_support(
-        labels, preds, labels=classes, zero_division=0)
-    out["per_class"] = {
-        name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
-               "support": int(support[i])}
-        for i, name in enumerate(task.label_names)
-    }
-    out["confusion_matrix"] = skm.confusion_matrix(labels, preds, labels=classes).tolist()
-    return out
-
-
-def roc_auc(labels: np.ndarray, probs: np.ndarray, task: TaskInfo) -> float | None:
-    """ROC-AUC (one-vs-rest, macro for several classes); None when a class is absent."""
-    if len(np.unique(labels)) < task.num_labels:
-        return None
-    if task.num_labels == 2:
-        return float(skm.roc_auc_score(labels, probs[:, 1]))
-    return float(skm.roc_auc_score(labels, probs, multi_class="ovr", average="macro"))
-
-
-def multi_label_metrics(logits: np.ndarray, labels: np.ndarray, task: TaskInfo) -> dict:
-    probs = sigmoid(logits)
-    preds = (probs >= 0.5).astype(int)
-    eps = 1e-12
-    bce = -(labels * np.log(probs + eps) + (1 - labels) * np.log(1 - probs + eps)).mean()
-    out: dict = {
-        "n": int(len(labels)),
-        "subset_accuracy": float(skm.accuracy_score(labels, preds)),
-        "accuracy": float(skm.accuracy_score(labels, preds)),  # same as subset accuracy
-        "hamming_loss": float(skm.hamming_loss(labels, preds)),
-        "loss": float(bce),
-    }
-    for average in ("macro", "micro", "weighted"):
-        p, r, f, _ = skm.precision_recall_fscore_support(
-            labels, preds, average=average, zero_division=0)
-        out[f"precision_{average}"], out[f"recall_{average}"], out[f"f1_{average}"] = (
-            float(p), float(r), float(f))
-    present = labels.sum(axis=0)
-    out["roc_auc"] = (float(skm.roc_auc_score(labels, probs, average="macro"))
-                      if ((present > 0) & (present < len(labels))).all() else None)
-    p, r, f, support = skm.precision_recall_fscore_support(labels, preds, zero_division=0)
-    out["per_class"] = {
-        name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
-               "support": int(support[i])}
-        for i, name in enumerate(task.label_names)
-    }
-    return out
+        eps = 1e-12
+        return float(-(labels * np.log(probs + eps)
+                       + (1 - labels) * np.log(1 - probs + eps)).mean())
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1))))

@@ -16,6 +16,7 @@ from typing import Any, Callable, Hashable, TypeVar
 from bench.plugins import Batch, Predictor
 from bench.measure.machine_load import LoadProbe
 from bench.measure.trackers import Clock, summarise, time_call, time_until
+from bench.record.timing import LatencyStats
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -70,10 +71,11 @@ def interleaved_rounds(calls: dict[Key, Callable[[], Any]], budget: RoundBudget,
 def time_variants(predictors: dict[Key, Predictor], batches: dict[int, Batch],
                   cold_s: dict[Key, dict[int, float]], budget: RoundBudget, sequence_length: int,
                   probe: LoadProbe, clock: Clock = time.perf_counter,
-                  progress: Callable[[str], None] = lambda text: None) -> dict[Key, dict[str, dict]]:
-    """Latency statistics (LatencyStats as dicts) of every prepared predictor: key -> batch size
-    -> stats. `probe` gets the before/after quiet checks and a sample per round."""
-    results: dict[Key, dict[str, dict]] = {key: {} for key in predictors}
+                  progress: Callable[[str], None] = lambda text: None
+                  ) -> dict[Key, dict[int, LatencyStats]]:
+    """Latency statistics of every prepared predictor: key -> batch size -> stats. `probe`
+    gets the before/after quiet checks and a sample per round."""
+    results: dict[Key, dict[int, LatencyStats]] = {key: {} for key in predictors}
     if not predictors:
         return results
     probe.quiet_check("before")
@@ -89,7 +91,7 @@ def time_variants(predictors: dict[Key, Predictor], batches: dict[int, Batch],
 
         rounds = interleaved_rounds(calls, budget, clock, round_done)
         for key, times in rounds.items():
-            results[key][str(size)] = summarise(times, cold_s.get(key, {}).get(size), size,
-                                                sequence_length, budget.warmup_calls).to_dict()
+            results[key][size] = summarise(times, cold_s.get(key, {}).get(size), size,
+                                           sequence_length, budget.warmup_calls)
     probe.quiet_check("after")
     return results

@@ -141,7 +141,7 @@ def scalar_metrics(task: TaskInfo):
         logits = prediction.predictions
         logits = logits[0] if isinstance(logits, tuple) else logits
         metrics = compute_metrics(np.asarray(logits), np.asarray(prediction.label_ids), task)
-        return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v is not None}
+        return {k: v for k, v in metrics.to_dict().items() if isinstance(v, (int, float))}
 
     return compute
 

@@ -36,20 +36,23 @@ import torch.nn as nn
 from datasets import Dataset
 
 from bench.backends import to_torch
-from bench.stages.transform_cache import CompressedModels
-from bench.stages.variant_timing import (Deployment, Prepared, add_speedups, time_prepared,
-                                 timing_summary)
 from bench.errors import VariantSkipped, one_line
-from bench.stages.evaluate import evaluate
-from bench.models.inference import MODEL_INPUTS, iterate_batches, labels_of, length_order
 from bench.measure.machine_load import LoadProbe
 from bench.measure.trackers import apply_threads
-from bench.plugins import Backend, Batch, CompressionContext, QuantizeStep
+from bench.models.inference import iterate_batches
+from bench.plugins import Backend, CompressionContext, QuantizeStep
+from bench.record.deployment import DeployedVariant
+from bench.record.metrics import Metrics
 from bench.record.predictions import SplitPredictions, deploy_key
 from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe
 from bench.specs import DeploySpec
-from bench.task import TaskInfo
+from bench.stages.deploy_inputs import DeployInputs, build_inputs
+from bench.stages.evaluate import evaluate
 from bench.stages.timing_rounds import first_calls
+from bench.stages.transform_cache import CompressedModels
+from bench.stages.variant_timing import (DeploymentResult, Prepared, add_speedups,
+                                         time_prepared, timing_summary)
+from bench.task import TaskInfo
 
 if TYPE_CHECKING:
     from bench.stages.trainer import CellTrainer
@@ -61,60 +64,6 @@ COMPARED_METRICS = ("accuracy", "f1_macro", "f1_micro")
 
 def variant_name(chain: list[str]) -> str:
     return "+".join(chain) or REFERENCE
-
-
-# ---------------------------------------------------------------------------------- inputs
-
-@dataclass
-class ScoredRows:
-    data: Dataset  # length-sorted: less padding, same metrics
-    labels: np.ndarray
-    order: np.ndarray  # data = the split's first rows .select(order)
-
-
-@dataclass
-class DeployInputs:
-    eval_data: Dataset  # sorted by length: less padding, same metrics
-    labels: np.ndarray
-    timed: dict[int, Batch]  # batch size -> real texts at the fixed sequence length
-    examples: list[Batch]  # export tracing (first) and ONNX checks (all): two shapes
-    order: np.ndarray  # eval_data = the first rows of the test split .select(order)
-    # validation rows, scored too so that a choice among variants ("fastest within 1 point")
-    # is made on validation and reported on test (bench/stats/selection.py)
-    validation: ScoredRows | None = None
-
-
-def scored_rows(split: Dataset, limit: int | None) -> ScoredRows:
-    first = split.select(range(min(limit or len(split), len(split))))
-    order = length_order(first)
-    data = first.select(order.tolist())
-    return ScoredRows(data, labels_of(data), order)
-
-
-def build_inputs(test_data: Dataset, tokenizer, spec: DeploySpec,
-                 validation_data: Dataset | None = None) -> DeployInputs:
-    test = scored_rows(test_data, spec.eval_samples)
-    data = test.data
-    timed = {size: fixed_batch(data, tokenizer, size, spec.sequence_length)
-             for size in spec.batch_sizes}
-    validation = (scored_rows(validation_data, spec.eval_samples)
-                  if validation_data is not None and len(validation_data) else None)
-    # The examples trace exports, check them against PyTorch and calibrate static int8 (NNCF):
-    # validation rows where there are any, so that no test text shapes a variant.
-    source = validation.data if validation is not None else data
-    trace = fixed_batch(source, tokenizer, max(2, *spec.batch_sizes), spec.sequence_length)
-    ragged = next(iterate_batches(
-        source.select(range(len(source) - min(8, len(source)), len(source))), tokenizer, 8))
-    return DeployInputs(data, test.labels, timed, [trace, ragged], test.order, validation)
-
-
-def fixed_batch(data: Dataset, tokenizer, batch_size: int, length: int) -> Batch:
-    """`batch_size` real rows (repeated if the split is smaller), cut and padded to `length`."""
-    rows = data.select([i % len(data) for i in range(batch_size)])
-    columns = [c for c in MODEL_INPUTS if c in rows.column_names]
-    features = [{c: row[c][:length] for c in columns} for row in rows]
-    padded = tokenizer.pad(features, padding="max_length", max_length=length, return_tensors="np")
-    return {c: np.asarray(padded[c], dtype=np.int64) for c in columns}
 
 
 # ------------------------------------------------------------------------------- running
@@ -138,18 +87,18 @@ class VariantRunner:
     keep_predictions: Callable[[str, SplitPredictions], None]
 
     def prepare(self, chain: list[str], backend: Backend) -> Prepared:
-        prepared = Prepared(empty_record(chain, backend.name))
+        prepared = Prepared(DeployedVariant(variant_name(chain), list(chain), backend.name,
+                                            status="ok", merged=not self.unmerged))
         record = prepared.record
-        record["merged"] = not self.unmerged
-        self.progress(f"{record['variant']} on {backend.name}")
+        self.progress(f"{record.variant} on {backend.name}")
         try:
             self._prepare(chain, backend, prepared)
         except VariantSkipped as skip:
-            record.update(status="skipped", reason=str(skip))
+            record.status, record.reason = "skipped", str(skip)
         except Exception as error:  # one variant's failure never ends the cell
             traceback.print_exception(error, file=sys.stderr)
-            record.update(status="failed", reason=one_line(error))
-        if record["status"] != "ok":
+            record.status, record.reason = "failed", one_line(error)
+        if not record.ok:
             prepared.predictor = None
             release_memory(self.device)
         return prepared
@@ -157,41 +106,43 @@ class VariantRunner:
     def _prepare(self, chain: list[str], backend: Backend, prepared: Prepared) -> None:
         record = prepared.record
         self.check(chain, backend)
-        model, record["compression_info"] = self.models.get(chain)
+        model, record.compression_info = self.models.get(chain)
         quantize = self.quantize_step(chain, backend.name)
         if quantize:
-            info = record["compression_info"]
-            record["compression_info"] = {**info, chain[-1]: {**info.get(chain[-1], {}),
-                                                              **quantize.info}}
+            info = record.compression_info
+            record.compression_info = {**info, chain[-1]: {**info.get(chain[-1], {}),
+                                                           **quantize.info}}
         start = time.perf_counter()
         predictor = backend.prepare(model, self.inputs.examples,
-                                    self.workdir / record["variant"] / backend.name, self.device,
+                                    self.workdir / record.variant / backend.name, self.device,
                                     self.threads, quantize)
-        record["timings_s"]["prepare"] = round(time.perf_counter() - start, 3)
+        record.timings_s.prepare = round(time.perf_counter() - start, 3)
         prepared.cold_s = first_calls(predictor, self.inputs.timed)  # before anything else runs it
         prepared.predictor = predictor
-        diff = predictor.onnx_max_abs_diff
-        record.update(backend_info=predictor.info, footprint=predictor.footprint.to_dict(),
-                      onnx_max_abs_diff=diff)
+        record.backend_info, record.footprint = predictor.info, predictor.footprint
+        record.onnx_max_abs_diff = diff = predictor.onnx_max_abs_diff
         if diff is not None and diff > self.spec.onnx_tolerance:
-            record.update(status="failed", reason=f"exported logits differ from PyTorch by "
-                          f"{diff:.2e} > deploy.onnx_tolerance = {self.spec.onnx_tolerance}")
+            record.status = "failed"
+            record.reason = (f"exported logits differ from PyTorch by {diff:.2e} > "
+                             f"deploy.onnx_tolerance = {self.spec.onnx_tolerance}")
             return
         start = time.perf_counter()
-        batches = iterate_batches(self.inputs.eval_data, self.tokenizer, self.spec.eval_batch_size)
-        evaluation = evaluate(predictor, batches, self.inputs.labels, self.task,
-                              order=self.inputs.order)
-        record["metrics"] = evaluation.metrics
-        self.keep_predictions(deploy_key(record["variant"], backend.name), evaluation.predictions)
+        record.metrics = self.score(predictor, self.inputs.eval_data, self.inputs.labels,
+                                    self.inputs.order, deploy_key(record.variant, backend.name))
         if self.inputs.validation is not None:
             rows = self.inputs.validation
-            scored = evaluate(predictor, iterate_batches(rows.data, self.tokenizer,
-                                                         self.spec.eval_batch_size),
-                              rows.labels, self.task, order=rows.order)
-            record["validation_metrics"] = scored.metrics
-            self.keep_predictions(deploy_key(record["variant"], backend.name, "validation"),
-                                  scored.predictions)
-        record["timings_s"]["evaluate"] = round(time.perf_counter() - start, 3)
+            record.validation_metrics = self.score(
+                predictor, rows.data, rows.labels, rows.order,
+                deploy_key(record.variant, backend.name, "validation"))
+        record.timings_s.evaluate = round(time.perf_counter() - start, 3)
+
+    def score(self, predictor, data: Dataset, labels: np.ndarray, order: np.ndarray,
+              key: str) -> Metrics:
+        """Scores of `predictor` on length-sorted rows; their predictions kept under `key`."""
+        batches = iterate_batches(data, self.tokenizer, self.spec.eval_batch_size)
+        scored = evaluate(predictor, batches, labels, self.task, order=order)
+        self.keep_predictions(key, scored.predictions)
+        return scored.scores
 
     def check(self, chain: list[str], backend: Backend) -> None:
         backend.check(self.device)
@@ -215,32 +166,25 @@ class VariantRunner:
         return quantize_recipe(last.name, backend)(self.models.params[last.name], self.device)
 
 
-def empty_record(chain: list[str], backend: str) -> dict:
-    return {"variant": variant_name(chain), "chain": list(chain), "backend": backend,
-            "status": "ok", "reason": None, "backend_info": None, "footprint": None,
-            "latency": None, "peak_memory": None, "metrics": None, "deltas": None,
-            "speedup": None, "slow_warning": None, "reference": None,
-            "onnx_max_abs_diff": None, "validation_metrics": None, "compression_info": {},
-            "timings_s": {}}
-
-
 def release_memory(device: str) -> None:
     gc.collect()
     if device == "cuda":
         torch.cuda.empty_cache()
 
 
-def compare_to_reference(records: list[dict], backend: str) -> list[dict]:
+def compare_to_reference(records: list[DeployedVariant], backend: str
+                         ) -> list[DeployedVariant]:
     """Deltas of the compared metrics and speed-ups (with their interval over the rounds)
     against fp32 on `backend`."""
-    reference = next((r for r in records if r["chain"] == [] and r["backend"] == backend
-                      and r["status"] == "ok"), None)
+    reference = next((r for r in records if not r.chain and r.backend == backend and r.ok),
+                     None)
     for record in records:
-        record["reference"] = f"{REFERENCE}/{backend}"
-        if reference is None or record["status"] != "ok":
+        record.reference = f"{REFERENCE}/{backend}"
+        if reference is None or not record.ok:
             continue
-        record["deltas"] = {k: record["metrics"][k] - reference["metrics"][k]
-                            for k in COMPARED_METRICS if k in record["metrics"]}
+        record.deltas = {k: record.metrics.score(k) - reference.metrics.score(k)
+                         for k in COMPARED_METRICS
+                         if None not in (record.metrics.score(k), reference.metrics.score(k))}
         add_speedups(record, reference)
     return records
 
@@ -251,8 +195,8 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
                 progress: Callable[[str], None] = lambda s: None,
                 probe: LoadProbe | None = None,
                 keep_predictions: Callable[[str, SplitPredictions], None] = lambda k, p: None,
-                validation_data: Dataset | None = None) -> Deployment:
-    """Every variant of `spec` (fp32 first) on every backend: one JSON-ready record each.
+                validation_data: Dataset | None = None) -> DeploymentResult:
+    """Every variant of `spec` (fp32 first) on every backend: one record each.
 
     `model` is the merged fp32 model (left unchanged); `compression_params` maps a compression
     name to its Params (absent: defaults); `trainer` trains a model further on the cell's
@@ -303,10 +247,10 @@ def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Da
 
 def measure_prepared(variants: list[Prepared], spec: DeploySpec, inputs: DeployInputs,
                      threads: int, probe: LoadProbe,
-                     progress: Callable[[str], None] = lambda s: None) -> Deployment:
+                     progress: Callable[[str], None] = lambda s: None) -> DeploymentResult:
     """Times prepared variants in interleaved rounds and compares them with the reference, on
     copies of their records: the same variants can be measured again."""
     fresh = [replace(v, record=copy.deepcopy(v.record)) for v in variants]
     seconds = time_prepared(fresh, spec, inputs.timed, probe, progress)
     records = compare_to_reference([v.record for v in fresh], spec.backends[0])
-    return Deployment(records, timing_summary(records, spec, threads, probe, seconds))
+    return DeploymentResult(records, timing_summary(records, spec, threads, probe, seconds))

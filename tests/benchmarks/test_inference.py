@@ -21,7 +21,7 @@ import torch
 from datasets import Dataset
 
 from bench.plugins import CompressionContext
-from bench.stages.variants import build_inputs
+from bench.stages.deploy_inputs import build_inputs
 from bench.task import TaskInfo
 from bench.models.loading import load_classifier, load_tokenizer
 from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe
