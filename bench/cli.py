@@ -1,4 +1,4 @@
-"""`bench run | validate | ls | report` (and `python -m bench ...`)."""
+"""`bench run | deploy | clean | validate | ls | report | compare` (and `python -m bench ...`)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench.errors import BenchInputError, problems_of
+from bench.errors import BenchInputError, SuiteProblems, problems_of
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -31,6 +31,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=["local", "ray"], default="local")
     run.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
     run.add_argument("--workers", type=int, help="local Ray: number of CPUs to offer")
+
+    deploy = commands.add_parser(
+        "deploy", help="run the deployment stage of finished cells again on this host, from "
+                       "their saved training results (no training)")
+    deploy.add_argument("results", type=Path, help="a results folder of `bench run`")
+    deploy.add_argument("--backends", type=lambda text: text.split(","), metavar="A,B",
+                        help="deploy to these backends instead of the suite's (a cell its suite "
+                             "did not deploy gets its fp32 model on them)")
+    deploy.add_argument("--only", action="append", metavar="TEXT",
+                        help="deploy only cells whose id contains TEXT (repeatable)")
+
+    clean = commands.add_parser(
+        "clean", help="list (and with --yes remove) superseded results and the stage files no "
+                      "current result uses")
+    clean.add_argument("results", type=Path)
+    clean.add_argument("--yes", action="store_true", help="remove them")
 
     validate = commands.add_parser(
         "validate", help="check a suite as `bench run` does before it starts (data, models, "
@@ -129,6 +145,48 @@ def make_executor(args, suite):
     return LocalExecutor()
 
 
+def cmd_deploy(args, console: Console) -> int:
+    from bench.executors.processes import LocalExecutor
+    from bench.executors.redeploy import deployable_cells
+    from bench.executors.runner import RunSummary, execute, prepare_store
+    from bench.record.store import ResultStore
+
+    if not args.results.is_dir():
+        raise BenchInputError(f"results folder not found: {args.results}")
+    store = ResultStore(args.results)
+    cells, problems = deployable_cells(store, args.only, args.backends)
+    for problem in problems:
+        console.print(f"not deployed: {problem}", markup=False, highlight=False)
+    if not cells:
+        raise BenchInputError(f"{args.results}: no finished cell to deploy")
+    prepare_store(store)
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    summary = execute(store, [cell for cell, _ in cells], LocalExecutor(),
+                      f"deploy {args.results}", console, RunSummary(),
+                      deploy_from={cell.id: key for cell, key in cells})
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return 1 if summary.failed else 0
+
+
+def cmd_clean(args, console: Console) -> int:
+    from bench.record.cleanup import leftovers, remove
+
+    if not args.results.is_dir():
+        raise BenchInputError(f"results folder not found: {args.results}")
+    found = leftovers(args.results)
+    for leftover in found:
+        print(f"{leftover.path}  {leftover.bytes / 1e6:.1f} MB  ({leftover.why})")
+    total = sum(leftover.bytes for leftover in found) / 1e6
+    if found and args.yes:
+        remove(found)
+        console.print(f"removed {len(found)} item(s), {total:.1f} MB", markup=False)
+    else:
+        hint = "; bench clean --yes removes them" if found else ""
+        console.print(f"{len(found)} item(s), {total:.1f} MB{hint}", markup=False)
+    return 0
+
+
 def cmd_validate(args, console: Console) -> int:
     """The cell list on stdout, one id a line; the verdict on a line of its own on stderr."""
     from bench.suite.preflight import checked_suite
@@ -166,6 +224,9 @@ def cmd_report(args, console: Console) -> int:
     if args.html and not args.output:
         raise BenchInputError("bench report --html needs -o FILE (the page embeds its plots)")
     loaded = read_cell_records(args.results, include_failed=True)
+    if loaded.conflicts:
+        raise SuiteProblems([f"{args.results}: {conflict}; report one folder at a time"
+                             for conflict in loaded.conflicts])
     for problem in loaded.unreadable:
         console.print(f"[yellow]not read:[/] {problem}", highlight=False, soft_wrap=True)
     if not loaded.records:
@@ -200,8 +261,8 @@ def cmd_compare(args, console: Console) -> int:
     return run_compare(args.baseline, args.new, replace(thresholds, **given), args.md, console)
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "report": cmd_report,
-            "compare": cmd_compare}
+COMMANDS = {"run": cmd_run, "deploy": cmd_deploy, "clean": cmd_clean, "validate": cmd_validate,
+            "ls": cmd_ls, "report": cmd_report, "compare": cmd_compare}
 
 if __name__ == "__main__":
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -2,8 +2,8 @@
 
     python benchmarks/deploy_repro.py suites/classification.toml minilm--full--tweets
 
-Loads the cell's saved model from `<results>/artefacts/<cell id>/` (the suite's output folder,
-or --results), merges it as `bench run` does, builds the cell's deployment variants once
+Loads the cell's saved model from `<results>/artefacts/<cell id>/<training key>/model` (the
+suite's output folder, or --results), merges it as `bench run` does, builds the cell's deployment variants once
 (compressions, exports, sessions, exactly as the suite's [deploy] table says, QAT training
 included), then runs the deployment measurement (interleaved rounds, speed-ups with their
 interval, machine-load checks; docs/measurement.md) twice in a row on those same variants.
@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bench.errors import BenchInputError
+    from bench.record.store import ResultStore
+    from bench.stages.stage_files import StageFiles
+    from bench.suite.identity import training_key
     from bench.suite.parser import load_suite
 
     try:
@@ -46,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         cell = next((c for c in suite.cells if c.id == args.cell), None)
         if cell is None or cell.deploy is None:
             raise BenchInputError(f"{args.suite}: no deployed cell {args.cell!r}")
-        artefacts = (args.results or suite.output_dir) / "artefacts" / cell.id
+        artefacts = StageFiles(ResultStore(args.results or suite.output_dir).cell_artefacts(
+            cell.id) / training_key(cell)).model
         if not artefacts.is_dir():
             raise BenchInputError(f"{artefacts}: no saved model (run the suite first)")
         overrides = {k: getattr(args, k) for k in BUDGET if getattr(args, k) is not None}

@@ -244,7 +244,9 @@ def test_a_suite_with_deploy_reports_a_compression_table(tmp_path, monkeypatch, 
     assert len(variants) == 6 and all(v["status"] == "ok" for v in variants.values())
     assert variants[("prune", "torch")]["compression_info"]["prune"]["ffn"] == "128->96"
     assert variants[("prune", "torch")]["compression_info"]["prune"]["recovery_epochs"] == 1
-    assert not (tmp_path / "runs" / "deploy" / "artefacts" / record["cell_id"] / "deploy").exists()
+    artefacts = tmp_path / "runs" / "deploy" / "artefacts" / record["cell_id"]
+    assert (artefacts / record["config_hash"] / "model").is_dir()
+    assert not list(artefacts.glob("*/deploy"))  # keep_files = false
     capsys.readouterr()
     assert main(["report", "runs/deploy", "--md"]) == 0
     report = capsys.readouterr().out

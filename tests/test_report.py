@@ -129,7 +129,7 @@ def test_older_schema_is_named_not_skipped(results, tmp_path, capsys):
     assert main(["report", str(old)]) == 2
     err = capsys.readouterr().err
     assert "c.json: result record of schema version 0, which this peft-bench does not read " \
-           "(it reads 1)" in err
+           "(it reads 1, 2)" in err
     assert "no result records this peft-bench can read" in err
     write_json_atomic(results / "c.json", {"schema_version": 0, "cell_id": "c", "status": "ok"})
     assert main(["report", str(results)]) == 0

@@ -15,7 +15,9 @@ import pytest
 
 import bench.executors.processes as executors
 from bench.cli import main
+from bench.record import CellConfig
 from bench.record.store import SCHEMA_VERSION, ResultStore
+from bench.suite.identity import training_key
 from bench.suite.parser import load_suite
 
 SUITE = """
@@ -65,12 +67,13 @@ def stub_cells(tmp_path, monkeypatch):
     ran: list[str] = []
     failing: set[str] = set()
 
-    def fake_cell_process(cell, store, on_event):
+    def fake_cell_process(cell, store, on_event, deploy_from=None):
         ran.append(cell.id)
         if cell.id in failing:
             return executors.failed_record(cell, "train", "stub failure", "Crash")
         return {"schema_version": SCHEMA_VERSION, "cell_id": cell.id, "suite": cell.suite,
-                "status": "ok", "run": len(ran)}
+                "status": "ok", "run": len(ran), "config_hash": training_key(cell),
+                "config": CellConfig.of_cell(cell).to_dict()}
 
     monkeypatch.setattr(executors, "run_cell_process", fake_cell_process)
     write_suite(tmp_path)

@@ -41,17 +41,21 @@ def describe_exit(returncode: int) -> str:
     return f"cell process exited with status {returncode}"
 
 
-def run_cell_process(cell: Cell, store: ResultStore, on_event: EventHandler) -> dict:
+def run_cell_process(cell: Cell, store: ResultStore, on_event: EventHandler,
+                     deploy_from: str | None = None) -> dict:
     """Run one cell in a child process and return its record (a failed one if it crashed,
-    was killed or ran past training.time_limit_s)."""
+    was killed or ran past training.time_limit_s); `deploy_from` (a training key) runs its
+    deployment stage only, from that training result."""
     time_limit = cell.training.time_limit_s
     log_path = store.log_path(cell.id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         cell_file, out_file = Path(tmp) / "cell.json", Path(tmp) / "record.json"
         cell_file.write_text(cell_to_json(cell))
-        command = [sys.executable, "-m", "bench.stages.cell_process", str(cell_file), str(out_file),
-                   str(store.artefact_dir(cell.id))]
+        command = [sys.executable, "-m", "bench.stages.cell_process", str(cell_file),
+                   str(out_file), str(store.cell_artefacts(cell.id))]
+        if deploy_from:
+            command += ["--deploy-from", deploy_from]
         last_phase = {"phase": "start"}
         with open(log_path, "w") as log:
             process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
@@ -154,8 +158,8 @@ class LocalExecutor:
 
     name = "local"
 
-    def run(self, cells: Iterable[Cell], store: ResultStore,
-            on_event: EventHandler) -> Iterator[dict]:
+    def run(self, cells: Iterable[Cell], store: ResultStore, on_event: EventHandler,
+            deploy_from: dict[str, str]) -> Iterator[dict]:
         for cell in cells:
             on_event(cell, {"event": "start"})
-            yield run_cell_process(cell, store, on_event)
+            yield run_cell_process(cell, store, on_event, deploy_from.get(cell.id))

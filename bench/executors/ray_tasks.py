@@ -34,11 +34,11 @@ def import_ray() -> Any:
     return ray
 
 
-def run_remote_cell(cell_json: str, store_root: str) -> dict:
+def run_remote_cell(cell_json: str, store_root: str, deploy_from: str | None) -> dict:
     """The Ray task, given the cell as JSON (bench/suite/cell.py). Phase events stay on the
     worker: the driver only reports submissions."""
     return run_cell_process(cell_from_json(cell_json), ResultStore(Path(store_root)),
-                            lambda _cell, _event: None)
+                            lambda _cell, _event: None, deploy_from)
 
 
 def forwarded_env() -> dict[str, str]:
@@ -65,8 +65,8 @@ class RayExecutor:
         self.cpus_per_cell = cpus_per_cell
         self.gpus_per_cell = gpus_per_cell
 
-    def run(self, cells: Iterable[Cell], store: ResultStore,
-            on_event: EventHandler) -> Iterator[dict]:
+    def run(self, cells: Iterable[Cell], store: ResultStore, on_event: EventHandler,
+            deploy_from: dict[str, str]) -> Iterator[dict]:
         started_here = self.connect()
         pending: dict[Any, Cell] = {}
         try:
@@ -75,7 +75,8 @@ class RayExecutor:
                 num_cpus=self.cpus_per_cell, num_gpus=self.gpus_per_cell, max_retries=0)
             store_root = str(store.root.resolve())
             for cell in cells:
-                pending[task.remote(cell_to_json(cell), store_root)] = cell
+                pending[task.remote(cell_to_json(cell), store_root,
+                                    deploy_from.get(cell.id))] = cell
                 on_event(cell, {"event": "start"})
             while pending:
                 ready, _ = self.ray.wait(list(pending), num_returns=1, timeout=POLL_S)

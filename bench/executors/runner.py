@@ -1,5 +1,6 @@
-"""Runs the checked cells of a suite: every unfinished one through an executor, with live
-progress, storing each record as it arrives and a summary at the end."""
+"""Runs the checked cells of a suite: every one without a result of its current configuration
+(bench/executors/plan.py) through an executor, with live progress, storing each record as it
+arrives and a summary at the end."""
 from __future__ import annotations
 
 import time
@@ -11,8 +12,11 @@ from rich.table import Table
 
 from bench.executors.processes import remove_stale_scratch
 from bench.executors.live import LiveProgress
-from bench.record.store import ResultStore
+from bench.executors.plan import Action, PlannedCell, plan_cells
+from bench.record.store import SUPERSEDED, ResultStore
+from bench.stages.stage_files import StageFiles
 from bench.suite.cell import Cell
+from bench.suite.identity import training_key
 from bench.suite.parser import Suite
 
 
@@ -30,29 +34,47 @@ class RunSummary:
 
 def run_suite(suite: Suite, cells: list[Cell], executor, force: bool = False,
               console: Console | None = None) -> RunSummary:
-    """Run the `cells` of `suite` (checked beforehand: bench.suite.preflight.checked_suite) that
-    are not finished in suite.output_dir, or all of them with `force`."""
+    """Run the `cells` of `suite` (checked beforehand: bench.suite.preflight.checked_suite)
+    that have no result of their current configuration in suite.output_dir, or all of them
+    with `force`. A result of another configuration is moved to superseded/ first: it is
+    never overwritten, nor reported with the new ones."""
     console = console or Console(stderr=True)
     store = ResultStore(suite.output_dir)
-    store.clean_temp_files()
-    remove_stale_scratch()
-    summary = RunSummary()
+    prepare_store(store)
     for cell in cells:
         broken = None if force else store.broken_result(cell.id)
         if broken:
             console.print(f"warning: {broken}", markup=False, highlight=False)
-    todo = [c for c in cells if force or not store.is_done(c.id)]
-    summary.skipped = [c.id for c in cells if c not in todo]
-    if summary.skipped:
-        console.print(f"{len(summary.skipped)} finished cell(s) skipped (use --force to rerun; "
-                      f"results in {suite.output_dir})", style="dim", markup=False)
-    if not todo:
+    plans = plan_cells(cells, store, force)
+    tell_plan(plans, store, console)
+    for plan in plans:
+        if plan.action in (Action.RERUN, Action.REDEPLOY):
+            store.supersede(plan.cell.id, plan.record)
+        elif plan.action is Action.FORCE:  # trained again too, not read back
+            StageFiles(store.cell_artefacts(plan.cell.id) /
+                       training_key(plan.cell)).result.unlink(missing_ok=True)
+    summary = RunSummary(skipped=[p.cell.id for p in plans if not p.runs])
+    return execute(store, [p.cell for p in plans if p.runs], executor, suite.name, console,
+                   summary)
+
+
+def prepare_store(store: ResultStore) -> None:
+    store.clean_temp_files()
+    remove_stale_scratch()
+
+
+def execute(store: ResultStore, cells: list[Cell], executor, title: str, console: Console,
+            summary: RunSummary, deploy_from: dict[str, str] | None = None) -> RunSummary:
+    """Run `cells` through `executor` with live progress, storing each record as it arrives;
+    `deploy_from` (cell id -> training key) runs only their deployment stage."""
+    if not cells:
         return summary
     start = time.perf_counter()
-    with LiveProgress(console, suite.name, len(todo)) as live:
+    with LiveProgress(console, title, len(cells)) as live:
         try:
-            for record in executor.run(todo, store, lambda cell, event: live.on_event(cell.id,
-                                                                                      event)):
+            for record in executor.run(cells, store, lambda cell, event: live.on_event(cell.id,
+                                                                                       event),
+                                       deploy_from or {}):
                 store.save(record)
                 summary.records.append(record)
                 ok = record["status"] == "ok"
@@ -63,6 +85,27 @@ def run_suite(suite: Suite, cells: list[Cell], executor, force: bool = False,
     summary.wall_time_s = time.perf_counter() - start
     print_summary(summary, console)
     return summary
+
+
+def tell_plan(plans: list[PlannedCell], store: ResultStore, console: Console) -> None:
+    """How many cells are finished, and which ones run again and why."""
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False)
+
+    skipped = sum(not p.runs for p in plans)
+    if skipped:
+        console.print(f"{skipped} finished cell(s) skipped (use --force to rerun; results in "
+                      f"{store.root})", style="dim", markup=False)
+    for action, what in ((Action.RERUN, "changed configuration since their results were "
+                                        "written: rerun"),
+                         (Action.REDEPLOY, "changed deployment (or host): training reused, "
+                                           "deployment rerun")):
+        changed = [p for p in plans if p.action is action]
+        if changed:
+            say(f"{len(changed)} cell(s) {what}; earlier results kept in "
+                f"{store.root / SUPERSEDED}:")
+            for plan in changed:
+                say(f"  {plan.cell.id}: {'; '.join(plan.reasons)}")
 
 
 def print_summary(summary: RunSummary, console: Console) -> None:

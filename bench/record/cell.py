@@ -14,8 +14,8 @@ from bench.record.deployment import Deployment, DeploymentTiming
 from bench.record.metrics import Baseline, Evaluation
 from bench.record.training import TrainingSummary
 
-SCHEMA_VERSION = 1
-READABLE_SCHEMA_VERSIONS = (1,)
+SCHEMA_VERSION = 2  # 2: stage keys (config_hash, deploy_hash), deployment read from disk
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -122,6 +122,10 @@ class Parameters(Part):
 class CellRecord(Part):
     schema_version: int | None = None
     cell_id: str = ""
+    # What produced the figures (bench/suite/identity.py); None: written before keys were
+    # recorded, of unknown configuration
+    config_hash: str | None = None
+    deploy_hash: str | None = None
     suite: str | None = None
     status: str | None = None
     error: ErrorInfo | None = None
@@ -140,6 +144,9 @@ class CellRecord(Part):
     artefacts: dict = field(default_factory=dict)  # dir, bytes, files, wrapped_modules
     deployment: Deployment | None = None
     deployment_timing: DeploymentTiming | None = None
+    deployment_device: str | None = None
+    deployment_environment: Environment | None = None  # the host the deployment ran on
+    training_phases_s: dict[str, float] = field(default_factory=dict)  # where training was reused
     predictions_file: str | None = None
     phases_s: dict[str, float] = field(default_factory=dict)
     started_at: str | None = None
@@ -151,7 +158,8 @@ class CellRecord(Part):
               "environment": Environment.from_dict, "baseline": Baseline.from_dict,
               "parameters": Parameters.from_dict, "evaluation": Evaluation.from_dict,
               "training": TrainingSummary.from_dict, "deployment": Deployment.from_dict,
-              "deployment_timing": DeploymentTiming.from_dict}
+              "deployment_timing": DeploymentTiming.from_dict,
+              "deployment_environment": Environment.from_dict}
 
     @classmethod
     def failed(cls, cell: Any, error: ErrorInfo) -> "CellRecord":
@@ -162,6 +170,10 @@ class CellRecord(Part):
                    seed=cell.training.seed,
                    seed_group=getattr(cell, "seed_group", None) or cell.id,
                    finished_at=now_iso())
+
+    @property
+    def configuration_known(self) -> bool:
+        return self.config_hash is not None
 
     @property
     def ok(self) -> bool:

@@ -1,7 +1,9 @@
 """Result files: <output>/<cell id>.json for finished cells (output: runs/<suite> unless the
 suite or `bench run --output` says otherwise), failed/<cell id>.json for failed ones (kept
-apart, retried on the next run). Written whole or not at all (bench/atomic.py), and only
-once the cell is whole.
+apart, retried on the next run), superseded/<cell id>--<key>.json for results of a
+configuration the suite no longer has (kept apart, never reported with the current ones;
+`bench clean` removes them). Written whole or not at all (bench/atomic.py), and only once the
+cell is whole; the stages' own files are under artefacts/ (bench/stages/stage_files.py).
 A finished cell's per-example predictions (<cell id>.predictions.npz, bench/record/predictions.py)
 arrive staged under .staging/ and are moved beside the record just before it is written."""
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any, Iterator
 from bench.atomic import atomic_file
 from bench.record.predictions import sidecar_path
 from bench.record import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, CellRecord
+
+ARTEFACTS, SUPERSEDED, FAILED = "artefacts", "superseded", "failed"  # folders in a results folder
 
 __all__ = ["SCHEMA_VERSION", "ResultStore", "load_records", "read_cell_records",
            "write_json_atomic"]
@@ -48,10 +52,17 @@ class ResultStore:
         return self.root / f"{cell_id}.json"
 
     def failed_path(self, cell_id: str) -> Path:
-        return self.root / "failed" / f"{cell_id}.json"
+        return self.root / FAILED / f"{cell_id}.json"
 
-    def artefact_dir(self, cell_id: str) -> Path:
-        return self.root / "artefacts" / cell_id
+    def cell_artefacts(self, cell_id: str) -> Path:
+        """The cell's stage files, one folder per training key."""
+        return self.root / ARTEFACTS / cell_id
+
+    def superseded_path(self, record: dict) -> Path:
+        """Named by the record's keys, so that no earlier result is ever overwritten."""
+        keys = [record.get("config_hash") or "unknown-configuration", record.get("deploy_hash")]
+        return self.root / SUPERSEDED / ("--".join([record["cell_id"], *filter(None, keys)])
+                                         + ".json")
 
     def predictions_path(self, cell_id: str) -> Path:
         return sidecar_path(self.ok_path(cell_id))
@@ -69,6 +80,22 @@ class ResultStore:
         path = self.ok_path(cell_id)
         return path.is_file() and unreadable_reason(path) is None
 
+    def current_record(self, cell_id: str) -> dict | None:
+        """The cell's finished record as stored, or None where there is no whole one."""
+        path = self.ok_path(cell_id)
+        record, problem = parse_result(path) if path.is_file() else (None, "absent")
+        return None if problem else record
+
+    def supersede(self, cell_id: str, record: dict) -> Path:
+        """Move the cell's finished record (and its predictions) out of the results: a record
+        of another configuration than the one about to run, kept apart, never overwritten."""
+        target = self.superseded_path(record)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self.predictions_path(cell_id).is_file():
+            os.replace(self.predictions_path(cell_id), sidecar_path(target))
+        os.replace(self.ok_path(cell_id), target)
+        return target
+
     def broken_result(self, cell_id: str) -> str | None:
         """One line saying why the cell's result file exists but cannot count as done."""
         path = self.ok_path(cell_id)
@@ -76,10 +103,14 @@ class ResultStore:
         return f"{path}: {reason}; the cell runs again" if reason else None
 
     def save(self, record: dict) -> Path:
-        """Store a whole record; a success replaces an earlier failure of the same cell."""
+        """Store a whole record; a success replaces an earlier failure of the same cell, and
+        moves an earlier success of other stage keys to superseded/ (never overwritten)."""
         cell_id = record["cell_id"]
         staged = self.staged_predictions_path(cell_id)
         if record["status"] == "ok":
+            current = self.current_record(cell_id)
+            if current is not None and stage_keys_of(current) != stage_keys_of(record):
+                self.supersede(cell_id, current)
             if staged.is_file():
                 os.replace(staged, self.predictions_path(cell_id))
             write_json_atomic(self.ok_path(cell_id), record)
@@ -95,6 +126,10 @@ class ResultStore:
             tmp.unlink(missing_ok=True)
         for leftover in self.root.glob(".staging/*"):
             leftover.unlink(missing_ok=True)
+
+
+def stage_keys_of(record: dict) -> tuple[str | None, str | None]:
+    return record.get("config_hash"), record.get("deploy_hash")
 
 
 NOT_A_RECORD = "not a result record"  # another JSON file (a benchmark's figures): no warning
@@ -136,6 +171,9 @@ class LoadedRecords:
     records: list[CellRecord] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     folders: dict[str, Path] = field(default_factory=dict)  # cell id -> folder of its OK file
+    # one line per cell id whose finished results (in several sub-folders) come from different
+    # configurations: a report of them would mix figures that no one suite produced
+    conflicts: list[str] = field(default_factory=list)
 
 
 def read_cell_records(root: Path, include_failed: bool = False) -> LoadedRecords:
@@ -143,6 +181,7 @@ def read_cell_records(root: Path, include_failed: bool = False) -> LoadedRecords
     another schema version, a run cut short) are named in `unreadable`, not skipped in silence;
     other JSON files (a benchmark's figures) are no results and are passed over."""
     loaded = LoadedRecords()
+    seen: dict[str, tuple[str | None, str | None]] = {}
     for path, record, problem in iter_files(Path(root), include_failed):
         if problem == NOT_A_RECORD:
             continue
@@ -151,9 +190,22 @@ def read_cell_records(root: Path, include_failed: bool = False) -> LoadedRecords
             continue
         loaded.records.append(CellRecord.from_dict(record))
         if record["status"] == "ok":
-            loaded.folders[record["cell_id"]] = path.parent
+            cell_id = record["cell_id"]
+            if cell_id in loaded.folders and stage_keys_of(record) != seen[cell_id]:
+                loaded.conflicts.append(
+                    f"{cell_id}: {loaded.folders[cell_id]} and {path.parent} hold results of "
+                    f"different configurations ({describe_keys(seen[cell_id])} vs "
+                    f"{describe_keys(stage_keys_of(record))})")
+            loaded.folders[cell_id] = path.parent
+            seen[cell_id] = stage_keys_of(record)
     loaded.records.sort(key=lambda r: r.cell_id)
     return loaded
+
+
+def describe_keys(keys: tuple[str | None, str | None]) -> str:
+    training, deployment = keys
+    return (f"configuration {training or 'unknown'}"
+            + (f", deployment {deployment}" if deployment else ""))
 
 
 def load_records(root: Path, include_failed: bool = False) -> list[dict]:
@@ -170,12 +222,12 @@ def load_records(root: Path, include_failed: bool = False) -> list[dict]:
 
 
 def iter_files(root: Path, include_failed: bool) -> Iterator[tuple[Path, Any, str | None]]:
-    """(path, parsed JSON, problem) of every result file; sidecars and artefacts are not
-    results."""
+    """(path, parsed JSON, problem) of every current result file; sidecars, stage files and
+    superseded results are not."""
     for path in sorted(root.rglob("*.json")):
         parts = path.relative_to(root).parts
-        if "artefacts" in parts or any(part.startswith(".") for part in parts):
+        if {ARTEFACTS, SUPERSEDED} & set(parts) or any(part.startswith(".") for part in parts):
             continue
-        if path.parent.name == "failed" and not include_failed:
+        if path.parent.name == FAILED and not include_failed:
             continue
         yield path, *parse_result(path)

@@ -33,6 +33,10 @@ def configuration_table(r: CellRecord) -> Table:
               " / ".join(num(sizes.get(s)) for s in ("train", "validation", "test"))],
              ["max length (tokens)", config.dataset.get("max_length")],
              ["seed", num(r.seed if r.seed is not None else config.training.get("seed"))]]
+    rows.append(["configuration key", r.config_hash or "unknown (written before configuration "
+                                                       "keys were recorded)"])
+    if r.deploy_hash:
+        rows.append(["deployment key", r.deploy_hash])
     git = r.environment.git if r.environment else {}
     rows.append(["git commit", f"{(git.get('commit') or '?')[:10]}"
                                + (" (dirty)" if git.get("dirty") else "")])

@@ -1,16 +1,20 @@
-"""One cell, start to finish, in its own process: data -> model -> fine-tune -> evaluate ->
-save (bench/stages/training.py) -> deploy variants (bench/stages/deployment.py) -> one result
-record. Run as
+"""One cell in its own process: the training stage (bench/stages/training.py), whose result is
+saved before anything else runs (bench/stages/stage_files.py), then the deployment stage
+(bench/stages/deployment.py), which reads that result back; one result record. Run as
 
-    python -m bench.stages.cell_process CELL.json OUT.json ARTEFACT_DIR
+    python -m bench.stages.cell_process CELL.json OUT.json CELL_ARTEFACTS [--deploy-from KEY]
 
 CELL.json: the cell (bench/suite/cell.py `cell_to_json`); OUT.json: where its record goes (its
-predictions beside it); ARTEFACT_DIR: where the fine-tuned model is saved. Progress goes to
-stdout as events that the runner reads (bench/stages/events.py); everything else the libraries
-print goes to the cell's log.
+predictions beside it); CELL_ARTEFACTS: the cell's folder of stage files, one sub-folder per
+training key. A training result of the same configuration found there is reused, not trained
+again (a run killed during deployment resumes there). `--deploy-from KEY` runs the deployment
+stage only, from the training result of KEY (`bench deploy`). Progress goes to stdout as events
+that the runner reads (bench/stages/events.py); everything else the libraries print goes to the
+cell's log.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -19,13 +23,23 @@ import time
 import traceback
 from pathlib import Path
 
+from bench.record import now_iso
 from bench.stages.deployment import deploy_stage
 from bench.stages.events import Phases, emit
-from bench.suite.cell import Cell, cell_from_json
+from bench.stages.stage_files import StageFiles
 from bench.stages.training import train_stage
-from bench.record import now_iso
+from bench.suite.cell import Cell, cell_from_json
 
 RUNNER_PID_VARIABLE = "PEFT_BENCH_RUNNER_PID"  # set by the runner: the process to outlive not
+
+
+# What a reused training result does not decide: the cell as it runs now (its [deploy] table
+# may differ) and this process's own status and phases
+NOT_FROM_TRAINING = ("config", "status", "phases_s")
+
+
+class NoTrainingResult(Exception):
+    """`--deploy-from` names a training result that is not there (or not whole)."""
 
 
 def base_record(cell: Cell) -> dict:
@@ -40,14 +54,45 @@ def base_record(cell: Cell) -> dict:
     }
 
 
-def run_cell(cell: Cell, artefact_dir: Path, record: dict, phases: Phases,
+def training_result(cell: Cell, artefacts: Path, deploy_from: str | None, record: dict,
+                    phases: Phases, predictions: dict) -> StageFiles:
+    """The cell's training stage, run here or read back: its files, with `record` and
+    `predictions` holding what it measured."""
+    from bench.suite.identity import training_key
+
+    key = deploy_from or training_key(cell)
+    files = StageFiles(artefacts / key)
+    saved = files.load_training(key)
+    if saved is None and deploy_from:
+        raise NoTrainingResult(f"no whole training result in {files.directory}: run the cell "
+                               "with `bench run` first")
+    if saved is not None:
+        trained, trained_predictions = saved
+        record.update({k: v for k, v in trained.items() if k not in NOT_FROM_TRAINING})
+        record["training_phases_s"] = trained.get("phases_s", {})
+        predictions.update(trained_predictions)
+        emit("phase", phase=f"training result reused ({files.directory.name})")
+        return files
+    record["config_hash"] = key
+    files.save_cell(cell)
+    train_stage(cell, files, record, phases, predictions)
+    files.save_training({**record, "phases_s": phases.finish()}, predictions)
+    return files
+
+
+def run_cell(cell: Cell, artefacts: Path, deploy_from: str | None, record: dict, phases: Phases,
              predictions: dict) -> None:
-    """Fill `record` (and `predictions`, per example: bench/record/predictions.py) in place, so that a
-    failure keeps everything measured before it."""
-    trained = train_stage(cell, artefact_dir, record, phases, predictions)
+    """Fill `record` (and `predictions`, per example: bench/record/predictions.py) in place, so
+    that a failure keeps everything measured before it."""
+    this_host = record["environment"]
+    files = training_result(cell, artefacts, deploy_from, record, phases, predictions)
     if cell.deploy is not None:
+        from bench.suite.identity import deployment_key, host_hardware
+
         phases.enter("deploy")
-        deploy_stage(cell, trained, artefact_dir, record, predictions)
+        record["deployment_environment"] = this_host  # the training's may be another host's
+        record["deploy_hash"] = deployment_key(cell, record["config_hash"], host_hardware())
+        deploy_stage(cell, files, record, predictions)
 
 
 def exit_with_parent(poll_s: float = 0.5) -> None:
@@ -66,19 +111,29 @@ def exit_with_parent(poll_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.stages.cell_process")
+    parser.add_argument("cell", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("artefacts", type=Path)
+    parser.add_argument("--deploy-from", metavar="KEY")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str]) -> int:
     from bench.record.predictions import save_predictions, sidecar_path
     from bench.record import ErrorInfo
     from bench.record.store import write_json_atomic
 
     exit_with_parent()
-    cell_path, out_path, artefact_dir = Path(argv[0]), Path(argv[1]), Path(argv[2])
-    cell = cell_from_json(cell_path.read_text())
+    args = parse_args(argv)
+    cell = cell_from_json(args.cell.read_text())
+    out_path = args.out
     phases = Phases()
     record = base_record(cell)
     predictions: dict = {}
     try:
-        run_cell(cell, artefact_dir, record, phases, predictions)
+        run_cell(cell, args.artefacts, args.deploy_from, record, phases, predictions)
         if predictions:  # beside the record, before it: a reader never finds one without it
             save_predictions(sidecar_path(out_path), predictions)
             record["predictions_file"] = sidecar_path(Path(f"{cell.id}.json")).name

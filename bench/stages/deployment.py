@@ -1,28 +1,55 @@
-"""The deployment stage of a cell: its trained model merged, then every [deploy] variant built,
-scored and timed on every backend (bench/stages/variants.py), into the record's `deployment`."""
+"""The deployment stage of a cell: the trained model read back from the training stage's files
+(bench/stages/stage_files.py), merged, then every [deploy] variant built, scored and timed on
+every backend (bench/stages/variants.py), into the record's `deployment`.
+
+It runs on the host at hand: a cell trained on a GPU deploys to the CPU backends of a machine
+without one (`bench deploy`), its trainer (pruning recovery, QAT) rebuilt there from the spec.
+"""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from bench.stages.events import Progress, emit
-from bench.suite.cell import Cell
-from bench.stages.training import TrainedCell
+
 from bench.specs import DeploySpec
+from bench.stages.events import Progress, emit
+from bench.stages.stage_files import StageFiles
+from bench.suite.cell import Cell
 
 
-def deploy_stage(cell: Cell, trained: TrainedCell, artefact_dir: Path, record: dict,
-                 predictions: dict) -> None:
+def deployment_device(requested: str) -> str:
+    """The training device where this host has it, else the CPU: a GPU-trained cell is measured
+    where it will serve."""
+    from bench.suite.devices import cuda_available
+
+    return "cuda" if requested in ("auto", "cuda") and cuda_available() else "cpu"
+
+
+def deploy_stage(cell: Cell, files: StageFiles, record: dict, predictions: dict) -> None:
     """Fill `record["deployment"]` and `record["deployment_timing"]`; each variant's per-example
     predictions go to `predictions`."""
+    from bench.data import prepare_dataset
+    from bench.models.loading import load_tokenizer
+    from bench.registry import METHODS
+    from bench.stages.trainer import CellTrainer
+    from bench.stages.training import use_threads
     from bench.stages.variants import deploy_cell
 
-    trainer = trained.trainer
-    merged = trained.method.merge_for_deployment(trained.model)
+    device = deployment_device(cell.training.device)
+    training = dataclasses.replace(cell.training, device=device, report_to=[],
+                                   precision="auto" if device == "cpu" else cell.training.precision)
+    use_threads(training.threads)
+    record["deployment_device"] = device
+    data = prepare_dataset(cell.dataset, Path(cell.base_dir))
+    tokenizer = load_tokenizer(cell.model)
+    trainer = CellTrainer.of_prepared(data, tokenizer, training, device, cell.dataset.max_length)
+    method = METHODS.get(cell.method)()
+    model = method.load(cell.model, data.task, cell.method_params, files.model, device)
+    merged = method.merge_for_deployment(model)
     deployment = deploy_cell(
-        merged, trainer.tokenizer, trainer.task, trainer.data["test"], spec=cell.deploy,
-        compression_params=cell.compressions, trainer=trainer,
-        workdir=artefact_dir / "deploy", device=trainer.device,
-        progress=deploy_progress(cell.deploy), keep_predictions=predictions.__setitem__,
-        validation_data=trainer.data["validation"])
+        merged, tokenizer, data.task, trainer.data["test"], spec=cell.deploy,
+        compression_params=cell.compressions, trainer=trainer, workdir=files.deploy_workdir,
+        device=device, progress=deploy_progress(cell.deploy),
+        keep_predictions=predictions.__setitem__, validation_data=trainer.data["validation"])
     record["deployment"] = [variant.to_dict() for variant in deployment.variants]
     record["deployment_timing"] = deployment.timing.to_dict()
 

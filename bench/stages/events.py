@@ -54,5 +54,6 @@ class Phases:
         self._start = now
 
     def finish(self) -> dict[str, float]:
+        """The seconds of every phase until now, the running one included (it may go on)."""
         self._close()
         return {k: round(v, 3) for k, v in self.seconds.items()}

@@ -1,32 +1,17 @@
 """The training stage of a cell: data -> model -> fine-tune -> evaluate -> save, each step filling
-the cell's record. The deployment stage (bench/stages/deployment.py) goes on from its result."""
+the cell's record. What it saves (bench/stages/stage_files.py) is all the deployment stage
+(bench/stages/deployment.py) reads: it never receives the live model."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bench.stages.events import Phases, Progress, counted
+from bench.stages.stage_files import StageFiles
 from bench.suite.cell import Cell
 
-if TYPE_CHECKING:
-    import torch.nn as nn
 
-    from bench.plugins import FineTuneMethod
-    from bench.stages.trainer import CellTrainer
-
-
-@dataclass
-class TrainedCell:
-    """What the deployment stage needs of the training stage."""
-
-    method: FineTuneMethod
-    model: nn.Module  # fine-tuned, adapters not merged yet
-    trainer: CellTrainer  # tokenizer, tokenized splits, task, device
-
-
-def train_stage(cell: Cell, artefact_dir: Path, record: dict, phases: Phases,
-                predictions: dict) -> TrainedCell:
+def train_stage(cell: Cell, files: StageFiles, record: dict, phases: Phases,
+                predictions: dict) -> None:
     """Fill `record` (and `predictions`, per example: bench/record/predictions.py) in place, so that a
     failure keeps everything measured before it."""
     import torch
@@ -42,8 +27,7 @@ def train_stage(cell: Cell, artefact_dir: Path, record: dict, phases: Phases,
     from bench.stages.trainer import CellTrainer
 
     cfg, model_spec, data_spec = cell.training, cell.model, cell.dataset
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    use_threads(cfg.threads)
     device = resolve_device(cfg.device)
     record["device"] = {"type": device, "torch_threads": torch.get_num_threads(),
                         "name": torch.cuda.get_device_name(0) if device == "cuda" else None}
@@ -61,7 +45,7 @@ def train_stage(cell: Cell, artefact_dir: Path, record: dict, phases: Phases,
     tokenizer = load_tokenizer(model_spec)
     trainer = CellTrainer.of_prepared(
         data, tokenizer, cfg, device, data_spec.max_length,
-        log_dir=training_log_dir(artefact_dir) if cfg.report_to else None,
+        log_dir=files.training_logs if cfg.report_to else None,
         progress=Progress("steps"))
     tokenized = trainer.data
     orders = {split: length_order(tokenized[split]) for split in ("validation", "test")}
@@ -105,15 +89,17 @@ def train_stage(cell: Cell, artefact_dir: Path, record: dict, phases: Phases,
     record["examples"] = inference_examples(model, tokenizer, data, device, cfg.inference_examples)
 
     phases.enter("save")
-    method.save(model, artefact_dir)
-    record["artefacts"] = describe_artefacts(artefact_dir)
+    method.save(model, files.model)
+    record["artefacts"] = describe_artefacts(files.model)
     record["artefacts"]["wrapped_modules"] = wrapped_modules(model)
-    return TrainedCell(method, model, trainer)
 
 
-def training_log_dir(artefact_dir: Path) -> Path:
-    """Beside the saved model, not in it: `artefacts.bytes` is what would ship."""
-    return artefact_dir.with_name(f"{artefact_dir.name}.training-logs")
+def use_threads(threads: int | None) -> None:
+    """The suite's `threads` for this process's torch (None: torch's own choice)."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
 
 
 def inference_examples(model, tokenizer, data, device: str, count: int) -> list[dict]:

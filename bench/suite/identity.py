@@ -1,0 +1,100 @@
+"""What a stage's result depends on, hashed: a cell's result is keyed by its configuration, not
+only by its readable id, so that an edited suite reruns what changed and never mixes old
+figures with new ones.
+
+- The training key hashes the model spec, the dataset spec, the method and its parameters and
+  the training configuration as resolved on this host (a device or precision of "auto" counts
+  as what it chose), the seed included.
+- The deployment key hashes the training key, the [deploy] table, the compressions' parameters
+  and this host's hardware: a deployment measured on another CPU is another result.
+
+Paths in a spec (a dataset file) are hashed as written, relative to the suite file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench.suite.cell import Cell
+from bench.suite.devices import cuda_available, resolve_device, resolve_precision
+from bench.specs import TrainingConfig
+
+KEY_LENGTH = 16  # hex digits: 64 bits, plenty for the cells of one results folder
+
+
+@dataclass(frozen=True)
+class StageKeys:
+    training: str
+    deployment: str | None  # None: the cell has no deployment stage
+
+
+def digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
+
+
+def resolved_training(training: TrainingConfig) -> TrainingConfig:
+    """The training configuration as it will run here: "auto" replaced by its choice."""
+    device = resolve_device(training.device)
+    return dataclasses.replace(training, device=device,
+                               precision=resolve_precision(training.precision, device))
+
+
+def training_inputs(cell: Cell) -> dict:
+    """Everything the training stage reads, as plain JSON."""
+    return {"model": asdict(cell.model), "dataset": asdict(cell.dataset),
+            "method": {"name": cell.method, "params": asdict(cell.method_params)},
+            "training": asdict(resolved_training(cell.training))}
+
+
+def training_key(cell: Cell) -> str:
+    return digest(training_inputs(cell))
+
+
+def host_hardware() -> dict:
+    """The hardware a deployment's speed figures depend on: CPU model, instruction sets, cores,
+    the GPU where one is used."""
+    from bench.measure.environment import cpu_info
+
+    gpu = None
+    if cuda_available():
+        import torch
+
+        gpu = torch.cuda.get_device_name(0)
+    return {**cpu_info(), "gpu": gpu}
+
+
+def deployment_key(cell: Cell, trained_with: str, hardware: dict) -> str | None:
+    if cell.deploy is None:
+        return None
+    return digest({"training": trained_with, "deploy": asdict(cell.deploy),
+                   "compressions": {name: asdict(params)
+                                    for name, params in sorted(cell.compressions.items())},
+                   "hardware": hardware})
+
+
+def stage_keys(cell: Cell, hardware: dict | None = None) -> StageKeys:
+    key = training_key(cell)
+    return StageKeys(key, deployment_key(cell, key, hardware or host_hardware()))
+
+
+def config_changes(old: dict, new: dict, limit: int = 3) -> list[str]:
+    """The keys whose values differ between two recorded configurations, in words
+    ("training.learning_rate: 0.004 -> 0.002"), at most `limit` of them."""
+    flat_old, flat_new = flatten(old), flatten(new)
+    changed = [f"{key}: {flat_old.get(key, '(absent)')} -> {flat_new.get(key, '(absent)')}"
+               for key in sorted(flat_old.keys() | flat_new.keys())
+               if flat_old.get(key) != flat_new.get(key)]
+    return changed[:limit] + ([f"{len(changed) - limit} more"] if len(changed) > limit else [])
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): value}
