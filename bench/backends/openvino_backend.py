@@ -34,8 +34,9 @@ import numpy as np
 from bench.backends.onnxruntime_backend import max_abs_diff
 from bench.backends.onnxruntime_fused import LEGACY_EXPORTER
 from bench.errors import VariantSkipped
-from bench.record.deployment import Footprint
+from bench.measure.environment import installed_versions
 from bench.plugins import Backend, Batch, Predictor, QuantizeStep
+from bench.record.deployment import Footprint
 
 if TYPE_CHECKING:
     import openvino as ov
