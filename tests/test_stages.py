@@ -122,8 +122,8 @@ def test_a_report_refuses_results_of_two_configurations_of_one_cell(tmp_path, ca
 
 def test_edit_rerun_deploy_resume_and_clean(tmp_path, monkeypatch, capsys):
     """One small suite through the stages' life: run; edit one method's rate and run again;
-    deploy again without training; resume after a result was lost during deployment; deploy a
-    cell trained 'on a GPU' to OpenVINO on this CPU; clean."""
+    resume after a result was lost during deployment; deploy a cell trained 'on a GPU' again,
+    without training, to OpenVINO on this CPU; clean."""
     monkeypatch.chdir(tmp_path)
     write_suite(tmp_path)
     results = tmp_path / "runs" / "stages"
@@ -146,15 +146,11 @@ def test_edit_rerun_deploy_resume_and_clean(tmp_path, monkeypatch, capsys):
     assert (results / "superseded" / f"{lora_id}--{first[lora_id]['config_hash']}--"
                                       f"{first[lora_id]['deploy_hash']}.json").is_file()
 
-    assert main(["deploy", str(results), "--only", "lora"]) == 0
-    redeployed = {r["cell_id"]: r for r in load_records(results)}[lora_id]
-    assert "train" not in redeployed["phases_s"] and "train" in redeployed["training_phases_s"]
-    assert redeployed["training"] == second[lora_id]["training"]
-
     (results / f"{lora_id}.json").unlink()  # as if killed during its deployment
     assert main(["run", "stages.toml"]) == 0
     resumed = {r["cell_id"]: r for r in load_records(results)}[lora_id]
-    assert "train" not in resumed["phases_s"] and resumed["deployment"]
+    assert "train" not in resumed["phases_s"] and "train" in resumed["training_phases_s"]
+    assert resumed["training"] == second[lora_id]["training"] and resumed["deployment"]
 
     full_stage = results / "artefacts" / full_id / first[full_id]["config_hash"]
     cell = json.loads((full_stage / "cell.json").read_text())
@@ -162,6 +158,7 @@ def test_edit_rerun_deploy_resume_and_clean(tmp_path, monkeypatch, capsys):
     (full_stage / "cell.json").write_text(json.dumps(cell))
     assert main(["deploy", str(results), "--only", "full", "--backends", "openvino"]) == 0
     moved = {r["cell_id"]: r for r in load_records(results)}[full_id]
+    assert "train" not in moved["phases_s"] and moved["training"] == first[full_id]["training"]
     assert moved["deployment_device"] == "cpu"
     assert [(v["backend"], v["status"]) for v in moved["deployment"]] == [("openvino", "ok")]
 

@@ -60,7 +60,7 @@ def test_training_ends_with_the_weights_of_its_best_epoch(monkeypatch):
     assert logged[1.0] != pytest.approx(logged[2.0], abs=1e-4)  # the epochs are told apart
     rows = by_length(cell.data["validation"])
     again = evaluate(TorchPredictor(model, "cpu"), iterate_batches(rows, tokenizer, 64),
-                     labels_of(rows), TASK).metrics
+                     labels_of(rows), TASK).scores.to_dict()
     assert again["loss"] == pytest.approx(logged[1.0], abs=1e-5)
 
 

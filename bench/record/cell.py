@@ -119,6 +119,48 @@ class Parameters(Part):
 
 
 @dataclass
+class TrainingDevice(Part):
+    """Where the cell trained: device, torch threads, the GPU and whether it was idle."""
+
+    type: str | None = None
+    torch_threads: int | None = None
+    name: str | None = None
+    gpu_check: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class TaskLabels(Part):
+    """The task as the data defined it (bench/task.py TaskInfo, as recorded)."""
+
+    label_names: list[str] = field(default_factory=list)
+    multi_label: bool | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Artefacts(Part):
+    """What the training stage saved (what would ship) and which modules the adapter wraps."""
+
+    dir: str | None = None
+    bytes: int | None = None
+    files: dict[str, int] = field(default_factory=dict)
+    wrapped_modules: list[str] | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Example(Part):
+    """One test text with its true label, the prediction and its score (lists: multi-label)."""
+
+    text: str = ""
+    label: str | list[str] | None = None
+    predicted: str | list[str] | None = None
+    score: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
 class CellRecord(Part):
     schema_version: int | None = None
     cell_id: str = ""
@@ -133,15 +175,15 @@ class CellRecord(Part):
     seed: int | None = None
     seed_group: str | None = None  # the cell id without its seed suffix
     environment: Environment | None = None
-    device: dict = field(default_factory=dict)  # type, torch_threads, name, gpu_check
-    data: dict = field(default_factory=dict)
-    task: dict = field(default_factory=dict)  # label_names, multi_label
+    device: TrainingDevice = field(default_factory=TrainingDevice)
+    data: dict = field(default_factory=dict)  # the data layer's description (bench/data)
+    task: TaskLabels = field(default_factory=TaskLabels)
     baseline: Baseline | None = None
     parameters: Parameters | None = None
     evaluation: Evaluation = field(default_factory=Evaluation)
     training: TrainingSummary | None = None
-    examples: list[dict] = field(default_factory=list)
-    artefacts: dict = field(default_factory=dict)  # dir, bytes, files, wrapped_modules
+    examples: list[Example] = field(default_factory=list)
+    artefacts: Artefacts = field(default_factory=Artefacts)
     deployment: Deployment | None = None
     deployment_timing: DeploymentTiming | None = None
     deployment_device: str | None = None
@@ -155,6 +197,9 @@ class CellRecord(Part):
     extra: dict = field(default_factory=dict)
 
     NESTED = {"error": ErrorInfo.from_dict, "config": CellConfig.from_dict,
+              "device": TrainingDevice.from_dict, "task": TaskLabels.from_dict,
+              "artefacts": Artefacts.from_dict,
+              "examples": lambda rows: [Example.from_dict(row) for row in rows],
               "environment": Environment.from_dict, "baseline": Baseline.from_dict,
               "parameters": Parameters.from_dict, "evaluation": Evaluation.from_dict,
               "training": TrainingSummary.from_dict, "deployment": Deployment.from_dict,
@@ -191,7 +236,7 @@ class CellRecord(Part):
     @property
     def wrapped_modules(self) -> list[str] | None:
         """The module names an adapter really wraps (recorded at save time), if recorded."""
-        return self.artefacts.get("wrapped_modules")
+        return self.artefacts.wrapped_modules
 
     @property
     def sweep_label(self) -> str:

@@ -168,7 +168,7 @@ def cell_row(record: CellRecord) -> CellRow:
         train_runtime_s=training.runtime_s if training else None,
         train_samples_per_s=training.samples_per_s if training else None,
         train_peak_memory_mb=megabytes(training.peak_memory_bytes) if training else None,
-        saved_mb=megabytes(record.artefacts.get("bytes")),
+        saved_mb=megabytes(record.artefacts.bytes),
         merged_mb=megabytes(reference.file_bytes) if reference else None,
         wrapped_modules=record.wrapped_modules,
         accuracy=score(test, "accuracy"), f1_macro=score(test, "f1_macro"),

@@ -1,4 +1,5 @@
-"""What fine-tuning reported (bench/stages/trainer_parts.py TrainingReport), and its per-epoch curve."""
+"""What fine-tuning reported (bench/stages/trainer.py builds it), its compute estimate
+(bench/stages/flops.py) and its per-epoch curve."""
 from __future__ import annotations
 
 import math
@@ -17,6 +18,19 @@ class EpochPoint:
     validation_loss: float | None = None
     validation_f1_macro: float | None = None
     validation_accuracy: float | None = None
+
+
+@dataclass
+class TrainingCompute(Part):
+    tokens: int | None = None  # real (unpadded) tokens trained on, epochs included
+    matmul_parameters: int | None = None
+    trainable_matmul_parameters: int | None = None
+    flops: float | None = None
+    achieved_tflops: float | None = None
+    peak_tflops: float | None = None
+    mfu: float | None = None  # achieved / peak; None where the peak is unknown (CPUs, fp32, ...)
+    method: str | None = None  # how the FLOPs were counted
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -42,9 +56,12 @@ class TrainingSummary(Part):
     peak_rss_bytes: int | None = None
     cuda_max_allocated_bytes: int | None = None
     cuda_max_reserved_bytes: int | None = None
+    early_stopping_patience: int | None = None
     log_history: list[dict] = field(default_factory=list)
-    compute: dict | None = None
+    compute: TrainingCompute | None = None
     extra: dict = field(default_factory=dict)
+
+    NESTED = {"compute": TrainingCompute.from_dict}
 
     @property
     def peak_memory_bytes(self) -> int | None:

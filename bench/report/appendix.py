@@ -85,7 +85,7 @@ def per_class_table(r: CellRecord) -> Table | None:
 
 
 def confusion_table(r: CellRecord) -> Table | None:
-    test, names = r.evaluation.test, r.task.get("label_names") or []
+    test, names = r.evaluation.test, r.task.label_names
     if not test or not test.confusion_matrix or len(names) != len(test.confusion_matrix):
         return None
     return Table(["true \\ predicted", *names],
@@ -104,11 +104,9 @@ def curve_table(r: CellRecord) -> Table | None:
 def examples_table(r: CellRecord) -> Table | None:
     rows = []
     for example in r.examples:
-        text = example.get("text", "")
-        text = text if len(text) <= 120 else text[:117] + "..."
-        ok = "✓" if example.get("label") == example.get("predicted") else "✗"
-        rows.append([text, example.get("label"), example.get("predicted"),
-                     num(example.get("score"), 3), ok])
+        text = example.text if len(example.text) <= 120 else example.text[:117] + "..."
+        ok = "✓" if example.label == example.predicted else "✗"
+        rows.append([text, example.label, example.predicted, num(example.score, 3), ok])
     return Table(["text", "label", "predicted", "score", ""], rows) if rows else None
 
 

@@ -54,9 +54,9 @@ def header(records: list[CellRecord], ok: list[CellRecord]) -> list:
         libraries = ", ".join(f"{k} {versions[k]}" for k in
                               ("torch", "transformers", "peft", "onnxruntime") if k in versions)
         blocks.append(Text(f"Hardware: {ok[0].environment.describe_hardware()}, "
-                           f"torch threads: {ok[0].device.get('torch_threads')}. "
+                           f"torch threads: {ok[0].device.torch_threads}. "
                            f"Libraries: {libraries}."))
-    busy = [r.cell_id for r in ok if (r.device.get("gpu_check") or {}).get("idle") is False]
+    busy = [r.cell_id for r in ok if (r.device.gpu_check or {}).get("idle") is False]
     if busy:
         blocks.append(Text(f"**Warning:** the GPU was not idle when {len(busy)} cell(s) started "
                            f"({', '.join(busy)}): their speed and memory figures may be off."))

@@ -145,7 +145,7 @@ def timing_environment(record: CellRecord) -> dict:
     """The record's environment plus the threads its deployment was timed with (the form
     bench/measure/hardware.py compares)."""
     threads = ((record.deployment_timing.threads if record.deployment_timing else None)
-               or record.device.get("torch_threads"))
+               or record.device.torch_threads)
     return {**(record.environment.to_dict() if record.environment else {}), "threads": threads}
 
 

@@ -119,7 +119,7 @@ def noise_note(records: list[CellRecord]) -> str:
         band = "Noise band: not measured (no repeated timing in these records)."
     environment = records[0].environment if records else None
     hardware = environment.describe_hardware() if environment else "unknown hardware"
-    threads = records[0].device.get("torch_threads") if records else None
+    threads = records[0].device.torch_threads if records else None
     warning = " **The machine was busy while timing: figures may be off.**" if busy else ""
     plural = "" if threads == 1 else "s"
     return f"{band} Measured on {hardware}, {num(threads)} thread{plural}.{warning}"

@@ -15,6 +15,7 @@ cell's log.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -23,7 +24,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.record import now_iso
+from bench.record import CellRecord, now_iso
 from bench.stages.deployment import deploy_stage
 from bench.stages.events import Phases, emit
 from bench.stages.stage_files import StageFiles
@@ -42,19 +43,18 @@ class NoTrainingResult(Exception):
     """`--deploy-from` names a training result that is not there (or not whole)."""
 
 
-def base_record(cell: Cell) -> dict:
+def base_record(cell: Cell) -> CellRecord:
     from bench.measure.environment import describe_environment
-    from bench.record import SCHEMA_VERSION, CellConfig
+    from bench.record import SCHEMA_VERSION, CellConfig, Environment
 
-    return {
-        "schema_version": SCHEMA_VERSION, "cell_id": cell.id, "suite": cell.suite,
-        "status": "running", "error": None, "config": CellConfig.of_cell(cell).to_dict(),
-        "seed": cell.training.seed, "seed_group": cell.seed_group or cell.id,
-        "environment": describe_environment(), "started_at": now_iso(),
-    }
+    return CellRecord(
+        schema_version=SCHEMA_VERSION, cell_id=cell.id, suite=cell.suite, status="running",
+        config=CellConfig.of_cell(cell), seed=cell.training.seed,
+        seed_group=cell.seed_group or cell.id,
+        environment=Environment.from_dict(describe_environment()), started_at=now_iso())
 
 
-def training_result(cell: Cell, artefacts: Path, deploy_from: str | None, record: dict,
+def training_result(cell: Cell, artefacts: Path, deploy_from: str | None, record: CellRecord,
                     phases: Phases, predictions: dict) -> StageFiles:
     """The cell's training stage, run here or read back: its files, with `record` and
     `predictions` holding what it measured."""
@@ -68,30 +68,32 @@ def training_result(cell: Cell, artefacts: Path, deploy_from: str | None, record
                                "with `bench run` first")
     if saved is not None:
         trained, trained_predictions = saved
-        record.update({k: v for k, v in trained.items() if k not in NOT_FROM_TRAINING})
-        record["training_phases_s"] = trained.get("phases_s", {})
+        for part in dataclasses.fields(CellRecord):
+            if part.name not in NOT_FROM_TRAINING:
+                setattr(record, part.name, getattr(trained, part.name))
+        record.training_phases_s = trained.phases_s
         predictions.update(trained_predictions)
         emit("phase", phase=f"training result reused ({files.directory.name})")
         return files
-    record["config_hash"] = key
+    record.config_hash = key
     files.save_cell(cell)
     train_stage(cell, files, record, phases, predictions)
-    files.save_training({**record, "phases_s": phases.finish()}, predictions)
+    files.save_training(dataclasses.replace(record, phases_s=phases.finish()), predictions)
     return files
 
 
-def run_cell(cell: Cell, artefacts: Path, deploy_from: str | None, record: dict, phases: Phases,
-             predictions: dict) -> None:
+def run_cell(cell: Cell, artefacts: Path, deploy_from: str | None, record: CellRecord,
+             phases: Phases, predictions: dict) -> None:
     """Fill `record` (and `predictions`, per example: bench/record/predictions.py) in place, so
     that a failure keeps everything measured before it."""
-    this_host = record["environment"]
+    this_host = record.environment
     files = training_result(cell, artefacts, deploy_from, record, phases, predictions)
     if cell.deploy is not None:
         from bench.suite.identity import deployment_key, host_hardware
 
         phases.enter("deploy")
-        record["deployment_environment"] = this_host  # the training's may be another host's
-        record["deploy_hash"] = deployment_key(cell, record["config_hash"], host_hardware())
+        record.deployment_environment = this_host  # the training's may be another host's
+        record.deploy_hash = deployment_key(cell, record.config_hash, host_hardware())
         deploy_stage(cell, files, record, predictions)
 
 
@@ -136,17 +138,17 @@ def main(argv: list[str]) -> int:
         run_cell(cell, args.artefacts, args.deploy_from, record, phases, predictions)
         if predictions:  # beside the record, before it: a reader never finds one without it
             save_predictions(sidecar_path(out_path), predictions)
-            record["predictions_file"] = sidecar_path(Path(f"{cell.id}.json")).name
-        record["status"] = "ok"
+            record.predictions_file = sidecar_path(Path(f"{cell.id}.json")).name
+        record.status = "ok"
     except Exception as error:  # recorded, never lost: the suite goes on
         traceback.print_exc()
-        record["status"] = "failed"
-        record["error"] = ErrorInfo.from_exception(phases.current, error).to_dict()
-    record["phases_s"] = phases.finish()
-    record["finished_at"] = now_iso()
-    record["wall_time_s"] = sum(record["phases_s"].values())
-    write_json_atomic(out_path, record)
-    emit("done", status=record["status"])
+        record.status = "failed"
+        record.error = ErrorInfo.from_exception(phases.current, error)
+    record.phases_s = phases.finish()
+    record.finished_at = now_iso()
+    record.wall_time_s = sum(record.phases_s.values())
+    write_json_atomic(out_path, record.to_dict())
+    emit("done", status=record.status)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from bench.record import CellRecord, Deployment
 from bench.specs import DeploySpec
 from bench.stages.events import Progress, emit
 from bench.stages.stage_files import StageFiles
@@ -24,8 +25,8 @@ def deployment_device(requested: str) -> str:
     return "cuda" if requested in ("auto", "cuda") and cuda_available() else "cpu"
 
 
-def deploy_stage(cell: Cell, files: StageFiles, record: dict, predictions: dict) -> None:
-    """Fill `record["deployment"]` and `record["deployment_timing"]`; each variant's per-example
+def deploy_stage(cell: Cell, files: StageFiles, record: CellRecord, predictions: dict) -> None:
+    """Fill the record's `deployment` and `deployment_timing`; each variant's per-example
     predictions go to `predictions`."""
     from bench.data import prepare_dataset
     from bench.models.loading import load_tokenizer
@@ -38,7 +39,7 @@ def deploy_stage(cell: Cell, files: StageFiles, record: dict, predictions: dict)
     training = dataclasses.replace(cell.training, device=device, report_to=[],
                                    precision="auto" if device == "cpu" else cell.training.precision)
     use_threads(training.threads)
-    record["deployment_device"] = device
+    record.deployment_device = device
     data = prepare_dataset(cell.dataset, Path(cell.base_dir))
     tokenizer = load_tokenizer(cell.model)
     trainer = CellTrainer.of_prepared(data, tokenizer, training, device, cell.dataset.max_length)
@@ -50,8 +51,8 @@ def deploy_stage(cell: Cell, files: StageFiles, record: dict, predictions: dict)
         compression_params=cell.compressions, trainer=trainer, workdir=files.deploy_workdir,
         device=device, progress=deploy_progress(cell.deploy),
         keep_predictions=predictions.__setitem__, validation_data=trainer.data["validation"])
-    record["deployment"] = [variant.to_dict() for variant in deployment.variants]
-    record["deployment_timing"] = deployment.timing.to_dict()
+    record.deployment = Deployment(deployment.variants)
+    record.deployment_timing = deployment.timing
 
 
 def deploy_progress(deploy: DeploySpec):

@@ -47,11 +47,6 @@ class ScoredSplit:
     scores: Metrics  # the registry's metrics, timing, 95% bootstrap intervals
     predictions: SplitPredictions  # per example, in the split's original order
 
-    @property
-    def metrics(self) -> dict:
-        """The scores as JSON: bench/stages/training.py stores them in its record dict."""
-        return self.scores.to_dict()
-
 
 def evaluate(predict: Predictor, batches: Iterable[Batch], labels: np.ndarray,
              task: TaskInfo, order: np.ndarray | None = None) -> ScoredSplit:

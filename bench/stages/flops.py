@@ -9,32 +9,18 @@ x hidden per token) are left out: under 10% for the short sequences of classific
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch.nn as nn
 
 from bench.models.loading import count_parameters
+from bench.record.training import TrainingCompute
+
+FLOP_COUNT = "2N forward + 2N backward + 2 per trainable weight, per token; N without embeddings"
 
 # Dense bf16/fp16 tensor-core peaks (TFLOP/s, without sparsity) from the vendors' datasheets;
 # the first name contained in the device name wins, so specific names come first.
 PEAK_TFLOPS = (("H200", 989.4), ("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.4),
                ("A100", 312.0), ("L40S", 362.1), ("L4", 121.0), ("A10", 125.0),
                ("V100", 125.0), ("T4", 65.0))
-
-
-@dataclass
-class TrainingCompute:
-    tokens: int  # real (unpadded) tokens trained on, epochs included
-    matmul_parameters: int
-    trainable_matmul_parameters: int
-    flops: float
-    achieved_tflops: float
-    peak_tflops: float | None
-    mfu: float | None  # achieved / peak; None where the peak is unknown (CPUs, fp32, other GPUs)
-    method: str = "2N forward + 2N backward + 2 per trainable weight, per token; N without embeddings"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def peak_tflops(device_name: str | None, precision: str) -> float | None:
@@ -58,5 +44,7 @@ def training_compute(model: nn.Module, tokens: int, train_seconds: float,
     flops = float(tokens) * (4 * n + 2 * trainable)
     achieved = flops / train_seconds / 1e12
     peak = peak_tflops(device_name, precision)
-    return TrainingCompute(tokens, n, trainable, flops, achieved, peak,
-                           achieved / peak if peak else None)
+    return TrainingCompute(
+        tokens=tokens, matmul_parameters=n, trainable_matmul_parameters=trainable, flops=flops,
+        achieved_tflops=achieved, peak_tflops=peak, mfu=achieved / peak if peak else None,
+        method=FLOP_COUNT)

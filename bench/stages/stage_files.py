@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.record import CellRecord
 from bench.record.predictions import SplitPredictions, load_predictions, save_predictions
 from bench.record.store import write_json_atomic
 from bench.suite.cell import Cell, cell_from_json, cell_to_json
@@ -61,13 +62,13 @@ class StageFiles:
     def load_cell(self) -> Cell:
         return cell_from_json(self.cell.read_text())
 
-    def save_training(self, record: dict, predictions: dict[str, SplitPredictions]) -> None:
+    def save_training(self, record: CellRecord, predictions: dict[str, SplitPredictions]) -> None:
         """Predictions first, then the record that names them: a reader that finds the record
         finds its predictions."""
         save_predictions(self.predictions, predictions)
-        write_json_atomic(self.result, {**record, "status": TRAINED})
+        write_json_atomic(self.result, {**record.to_dict(), "status": TRAINED})
 
-    def load_training(self, key: str) -> tuple[dict, dict[str, SplitPredictions]] | None:
+    def load_training(self, key: str) -> tuple[CellRecord, dict[str, SplitPredictions]] | None:
         """The training record and predictions of configuration `key`, or None where there is
         no whole one (never trained, cut short, another configuration)."""
         try:
@@ -77,4 +78,4 @@ class StageFiles:
             return None
         if record.get("status") != TRAINED or record.get("config_hash") != key:
             return None
-        return record, predictions
+        return CellRecord.from_dict(record), predictions

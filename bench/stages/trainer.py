@@ -24,11 +24,12 @@ from bench.suite.devices import resolve_precision
 from bench.plugins import FineTuneMethod
 from bench.models.inference import by_length
 from bench.measure.trackers import peak_rss_bytes
+from bench.record.training import TrainingSummary
 from bench.specs import TrainingConfig
 from bench.task import TaskInfo
 from bench.stages.tokenization import tokenize_splits
-from bench.stages.trainer_parts import (KeepBest, NanGuard, StepProgress, TrainingReport, ValidationHistory,
-                         collator, scalar_metrics)
+from bench.stages.trainer_parts import (KeepBest, NanGuard, StepProgress, ValidationHistory,
+                                        collator, scalar_metrics)
 
 
 @dataclass
@@ -57,7 +58,7 @@ class CellTrainer:
         return cls(tokenizer, tokenize_splits(prepared, tokenizer, max_length), config,
                    prepared.task, device, max_length, log_dir, progress)
 
-    def train(self, model: nn.Module, method: FineTuneMethod | None = None) -> TrainingReport:
+    def train(self, model: nn.Module, method: FineTuneMethod | None = None) -> TrainingSummary:
         """The cell's fine-tuning of `model`, in place, as its configuration says, with the
         training callbacks `method` asks for (AdaLoRA's rank allocation)."""
         return self._run(model, self.config, self.config.epochs, self.log_dir, self.progress,
@@ -73,7 +74,7 @@ class CellTrainer:
 
     def _run(self, model: nn.Module, cfg: TrainingConfig, epochs: float, log_dir: Path | None,
              progress: Callable[[int, int], None] | None,
-             method: FineTuneMethod | None = None) -> TrainingReport:
+             method: FineTuneMethod | None = None) -> TrainingSummary:
         train, validation = self.data["train"], self.data["validation"]
         set_seed(cfg.seed)
         precision = resolve_precision(cfg.precision, self.device)
@@ -124,7 +125,7 @@ class CellTrainer:
         lengths = [len(ids) for ids in train["input_ids"]]
         tokens = round(samples * sum(lengths) / max(len(lengths), 1))
         cuda = self.device == "cuda"
-        return TrainingReport(
+        return TrainingSummary(
             runtime_s=runtime, eval_time_s=eval_time, train_samples=len(train), epochs=epochs,
             steps=output.global_step, samples_per_s=samples / train_time, tokens=tokens,
             tokens_per_s=tokens / train_time, train_time_s=train_time,

@@ -1,11 +1,10 @@
 """The parts that bench/stages/trainer.py's CellTrainer puts around transformers.Trainer: the
-TrainingReport it returns, the padding collator, the scalar metrics the Trainer logs, and the
+padding collator, the scalar metrics the Trainer logs, and the
 callbacks (best weights kept in memory, early stopping, NaN guard, step progress). Device and
 precision are resolved before training (bench/suite/devices.py)."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -16,38 +15,6 @@ from transformers import DataCollatorWithPadding, TrainerCallback
 from bench.errors import CellFailed
 from bench.stages.evaluate import compute_metrics
 from bench.task import TaskInfo
-
-
-@dataclass
-class TrainingReport:
-    runtime_s: float  # wall time of trainer.train(), per-epoch evaluation included
-    eval_time_s: float
-    train_samples: int
-    epochs: float
-    steps: int
-    samples_per_s: float  # training samples processed per second of training (eval excluded)
-    tokens: int  # real (unpadded) tokens trained on, epochs included
-    tokens_per_s: float
-    train_time_s: float  # runtime_s without the evaluation time
-    steps_per_s: float
-    precision: str
-    padding: str
-    sampling: str
-    best_epoch: float | None
-    best_metric: float | None
-    peak_rss_bytes: int
-    epochs_run: float = 0.0  # `epochs` is the budget; early stopping may end sooner
-    stopped_early: bool = False
-    # the best validation score came at the last epoch run and training did not stop early:
-    # more epochs might have helped. None: no per-epoch validation
-    may_not_have_converged: bool | None = None
-    early_stopping_patience: int | None = None
-    cuda_max_allocated_bytes: int | None = None
-    cuda_max_reserved_bytes: int | None = None
-    log_history: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def collator(tokenizer, padding: str, max_length: int) -> DataCollatorWithPadding:

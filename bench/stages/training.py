@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.record import (Artefacts, Baseline, CellRecord, Example, Metrics, Parameters,
+                          TaskLabels, TrainingDevice)
 from bench.stages.events import Phases, Progress, counted
 from bench.stages.stage_files import StageFiles
 from bench.suite.cell import Cell
 
 
-def train_stage(cell: Cell, files: StageFiles, record: dict, phases: Phases,
+def train_stage(cell: Cell, files: StageFiles, record: CellRecord, phases: Phases,
                 predictions: dict) -> None:
-    """Fill `record` (and `predictions`, per example: bench/record/predictions.py) in place, so that a
-    failure keeps everything measured before it."""
+    """Fill `record` (and `predictions`, per example: bench/record/predictions.py) in place, so
+    that a failure keeps everything measured before it."""
     import torch
 
     from bench.stages.baseline import cached_tfidf_baseline
     from bench.data import prepare_dataset
-    from bench.stages.evaluate import evaluate
     from bench.stages.flops import training_compute
-    from bench.models.inference import TorchPredictor, iterate_batches, labels_of, length_order
     from bench.models.loading import count_parameters, load_tokenizer
     from bench.registry import METHODS
     from bench.suite.devices import resolve_device
@@ -29,69 +29,85 @@ def train_stage(cell: Cell, files: StageFiles, record: dict, phases: Phases,
     cfg, model_spec, data_spec = cell.training, cell.model, cell.dataset
     use_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    record["device"] = {"type": device, "torch_threads": torch.get_num_threads(),
-                        "name": torch.cuda.get_device_name(0) if device == "cuda" else None}
-    if device == "cuda":
-        from bench.measure.environment import gpu_check
-
-        record["device"]["gpu_check"] = gpu_check()
+    record.device = describe_device(device)
     method = METHODS.get(cell.method)()
     method.check_available(device)
 
     phases.enter("data")
     data = prepare_dataset(data_spec, Path(cell.base_dir))
-    record["data"] = data.info
-    record["task"] = {"label_names": data.task.label_names, "multi_label": data.task.multi_label}
+    record.data = data.info
+    record.task = TaskLabels(data.task.label_names, data.task.multi_label)
     tokenizer = load_tokenizer(model_spec)
     trainer = CellTrainer.of_prepared(
         data, tokenizer, cfg, device, data_spec.max_length,
         log_dir=files.training_logs if cfg.report_to else None,
         progress=Progress("steps"))
-    tokenized = trainer.data
-    orders = {split: length_order(tokenized[split]) for split in ("validation", "test")}
-
-    def score(model, split: str = "test", keep: bool = False) -> dict:
-        rows = tokenized[split].select(orders[split].tolist())
-        batches = counted(iterate_batches(rows, tokenizer, cfg.eval_batch_size),
-                          -(-len(rows) // cfg.eval_batch_size), Progress(f"{split} batches"))
-        result = evaluate(TorchPredictor(model, device), batches, labels_of(rows), data.task,
-                          order=orders[split])
-        if keep:
-            predictions[split] = result.predictions
-        return result.metrics
+    score = split_scorer(trainer, cfg.eval_batch_size, predictions)
 
     if cfg.baseline:
         phases.enter("baseline")
-        record["baseline"] = cached_tfidf_baseline(data, seed=cfg.seed, tokenizer=tokenizer,
-                                                   max_length=data_spec.max_length)
+        record.baseline = Baseline.from_dict(cached_tfidf_baseline(
+            data, seed=cfg.seed, tokenizer=tokenizer, max_length=data_spec.max_length))
 
     phases.enter("load model")
     torch.manual_seed(cfg.seed)
     model = method.build(model_spec, data.task, cell.method_params, device)
     trainable, total = count_parameters(model)
-    record["parameters"] = {"trainable": trainable, "total": total,
-                            "trainable_pct": 100.0 * trainable / total}
-    record["evaluation"] = {}
+    record.parameters = Parameters(trainable, total, 100.0 * trainable / total)
     if cfg.evaluate_before:
         phases.enter("evaluate before")
-        record["evaluation"]["before"] = score(model)
+        record.evaluation.before = score(model)
 
     phases.enter("train")
-    report = trainer.train(model, method)
-    record["training"] = report.to_dict()
-    record["training"]["compute"] = training_compute(
-        model, report.tokens, report.train_time_s, record["device"]["name"],
-        report.precision).to_dict()
+    record.training = trainer.train(model, method)
+    record.training.compute = training_compute(model, record.training.tokens,
+                                               record.training.train_time_s, record.device.name,
+                                               record.training.precision)
 
     phases.enter("evaluate")
-    record["evaluation"]["validation"] = score(model, "validation", keep=True)
-    record["evaluation"]["test"] = score(model, keep=True)
-    record["examples"] = inference_examples(model, tokenizer, data, device, cfg.inference_examples)
+    record.evaluation.validation = score(model, "validation", keep=True)
+    record.evaluation.test = score(model, keep=True)
+    record.examples = inference_examples(model, tokenizer, data, device, cfg.inference_examples)
 
     phases.enter("save")
     method.save(model, files.model)
-    record["artefacts"] = describe_artefacts(files.model)
-    record["artefacts"]["wrapped_modules"] = wrapped_modules(model)
+    record.artefacts = describe_artefacts(files.model)
+    record.artefacts.wrapped_modules = wrapped_modules(model)
+
+
+def describe_device(device: str) -> TrainingDevice:
+    """Where the cell trains: device, torch threads, the GPU's name and whether it was idle."""
+    import torch
+
+    described = TrainingDevice(device, torch.get_num_threads(),
+                               torch.cuda.get_device_name(0) if device == "cuda" else None)
+    if device == "cuda":
+        from bench.measure.environment import gpu_check
+
+        described.gpu_check = gpu_check()
+    return described
+
+
+def split_scorer(trainer, batch_size: int, predictions: dict):
+    """`score(model, split, keep)`: the split's metrics, scored in length order (little padding);
+    with `keep`, its per-example predictions go to `predictions` in the split's own order."""
+    from bench.models.inference import TorchPredictor, iterate_batches, labels_of, length_order
+    from bench.stages.evaluate import evaluate
+
+    tokenized = trainer.data
+    orders = {split: length_order(tokenized[split]) for split in ("validation", "test")}
+
+    def score(model, split: str = "test", keep: bool = False) -> Metrics:
+        rows = tokenized[split].select(orders[split].tolist())
+        batches = counted(iterate_batches(rows, trainer.tokenizer, batch_size),
+                          -(-len(rows) // batch_size), Progress(f"{split} batches"))
+        result = evaluate(TorchPredictor(model, trainer.device), batches, labels_of(rows),
+                          trainer.task, order=orders[split])
+        if keep:
+            predictions[split] = result.predictions
+        return result.scores
+
+    return score
 
 
 def use_threads(threads: int | None) -> None:
@@ -102,7 +118,7 @@ def use_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-def inference_examples(model, tokenizer, data, device: str, count: int) -> list[dict]:
+def inference_examples(model, tokenizer, data, device: str, count: int) -> list[Example]:
     """A few test texts with the true label, the prediction and its score."""
     import numpy as np
     import torch
@@ -124,12 +140,12 @@ def inference_examples(model, tokenizer, data, device: str, count: int) -> list[
         if data.task.multi_label:
             probs = sigmoid(logits[i])
             predicted = [names[j] for j in np.flatnonzero(probs >= 0.5)]
-            examples.append({"text": text, "label": [names[j] for j in np.flatnonzero(truth)],
-                             "predicted": predicted, "score": float(probs.max())})
+            examples.append(Example(text, [names[j] for j in np.flatnonzero(truth)], predicted,
+                                    float(probs.max())))
         else:
             probs = softmax(logits[i:i + 1])[0]
-            examples.append({"text": text, "label": names[truth],
-                             "predicted": names[int(probs.argmax())], "score": float(probs.max())})
+            examples.append(Example(text, names[truth], names[int(probs.argmax())],
+                                    float(probs.max())))
     return examples
 
 
@@ -150,7 +166,7 @@ def wrapped_modules(model) -> list[str]:
     return sorted(names)
 
 
-def describe_artefacts(directory: Path) -> dict:
+def describe_artefacts(directory: Path) -> Artefacts:
     files = {str(p.relative_to(directory)): p.stat().st_size
              for p in sorted(directory.rglob("*")) if p.is_file()}
-    return {"dir": str(directory), "bytes": sum(files.values()), "files": files}
+    return Artefacts(str(directory), sum(files.values()), files)
