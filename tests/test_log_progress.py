@@ -42,14 +42,14 @@ def test_a_log_gets_a_line_per_start_phase_minute_and_end():
     lines = out.getvalue().splitlines()
     assert lines[0] == "smoke: 2 cell(s) to run"
     assert lines[1].startswith(f"cell 1/2 started: {CELL}")
-    assert lines[2] == f"{CELL}: train (cell at 0:05; starting took 0:05)"
+    assert lines[2] == f"{CELL}: train (cell at 0:05; 'starting' took 0:05)"
     minutes = [line for line in lines if "/400 steps" in line]
     # one a minute over 200 s of training, never one per event
     assert [line.split("train ")[1].split(" ")[0] for line in minutes] == [
         "120/400", "240/400", "360/400"]
     assert "phase eta 2:20" in minutes[0]  # 120 steps in 60 s: 280 more take 140 s
     assert sum("deploy" in line for line in lines) == 1
-    assert "evaluate (cell at 3:25; train took 3:20)" in out.getvalue()
+    assert "evaluate (cell at 3:25; 'train' took 3:20)" in out.getvalue()
     assert lines[-1].startswith(f"ok {CELL} (cell 5:00; 1/2 done, suite eta 5:00)")
     assert len(lines) == 9
     assert all(len(line) < 200 for line in lines)

@@ -57,7 +57,8 @@ class LogProgress:
             previous = self.clock.phase
             self.clock.start_phase(event["phase"], now)
             if top_phase(event["phase"]) != top_phase(previous):
-                took = f"; {previous} took {duration(now - self.phase_started)}" if previous else ""
+                took = (f"; '{previous}' took {duration(now - self.phase_started)}" if previous
+                        else "")
                 self.phase_started = self.last_line = now
                 self.say(f"{cell_id}: {event['phase']} (cell at {self.elapsed(now)}{took})")
         elif kind == "progress":

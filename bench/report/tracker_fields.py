@@ -124,9 +124,9 @@ def curves(record: CellRecord) -> dict[str, list[tuple[int, float]]]:
 def cell_tags(record: CellRecord, row: CellRow, identity: str) -> dict[str, str]:
     environment = record.environment
     git = environment.git if environment else {}
+    seed = record.seed if record.seed is not None else record.config.training.get("seed")
     tags = {"identity": identity, "cell_id": record.cell_id, "suite": record.suite,
-            "status": record.status,
-            "seed": record.seed if record.seed is not None else record.config.training.get("seed"), "seed_group": record.group,
+            "status": record.status, "seed": seed, "seed_group": record.group,
             "model": row.model, "method": row.method, "method_kind": row.method_kind,
             "dataset": row.dataset, "config_hash": record.config_hash,
             "deploy_hash": record.deploy_hash, "finished_at": record.finished_at,
