@@ -284,7 +284,7 @@ def export_to_mlflow(args, results: Path, console: Console) -> int:
     if not loaded.records:
         raise BenchInputError(f"{results}: no result records to export to MLflow")
     summary = export_results(args.mlflow, loaded, results, args.mlflow_experiment)
-    console.print(summary.describe(args.mlflow), markup=False, highlight=False)
+    console.print(summary.describe(args.mlflow), markup=False, highlight=False, soft_wrap=True)
     return 0
 
 
