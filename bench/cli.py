@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=["local", "ray"], default="local")
     run.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
     run.add_argument("--workers", type=int, help="local Ray: number of CPUs to offer")
+    add_mlflow_arguments(run, "once the run ends, log every cell of the results folder")
 
     deploy = commands.add_parser(
         "deploy", help="run the deployment stage of finished cells again on this host, from "
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path,
                         help="write to this file, not stdout; Markdown and HTML then get their "
                              "plots (PNG files in plots/ beside the file)")
+    add_mlflow_arguments(report, "log every cell of the folder")
 
     compare = commands.add_parser(
         "compare", help="differences per cell between two result folders; exit 1 on regression")
@@ -84,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--max-size-increase", type=float, help="relative, default 0.05")
     compare.add_argument("--md", action="store_true", help="print the table as Markdown")
     return parser
+
+
+def add_mlflow_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--mlflow", metavar="URI",
+                        help=f"{what} as an MLflow run, nested under one run per suite that "
+                             "holds the report (e.g. sqlite:///mlflow.db or http://host:5000); "
+                             "the same cell and configuration update their run on a rerun")
+    parser.add_argument("--mlflow-experiment", metavar="NAME", default="peft-bench",
+                        help="MLflow experiment (default: peft-bench)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +127,10 @@ def cmd_run(args, console: Console) -> int:
 
     console.print("[dim]checking the suite (data, models, every key)...")
     suite, cells = checked_suite(args.suite, only=args.only)
+    if args.mlflow:  # a missing package is said before the cells run, not after
+        from bench.report.mlflow_export import client_for
+
+        client_for(args.mlflow)
     if args.output:
         suite = replace(suite, output_dir=args.output)
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
@@ -123,6 +138,8 @@ def cmd_run(args, console: Console) -> int:
                         console=console)
     console.print(f"results in {suite.output_dir}; report: bench report {suite.output_dir} --md",
                   markup=False)
+    if args.mlflow:
+        export_to_mlflow(args, suite.output_dir, console)
     if summary.interrupted:
         return EXIT_INTERRUPTED
     return 1 if summary.failed else 0
@@ -221,6 +238,10 @@ def cmd_report(args, console: Console) -> int:
 
     if not args.results.is_dir():
         raise BenchInputError(f"results folder not found: {args.results}")
+    if args.mlflow:
+        export_to_mlflow(args, args.results, console)
+        if not (args.output or args.md or args.csv or args.html):
+            return 0  # the export alone was asked for
     if args.html and not args.output:
         raise BenchInputError("bench report --html needs -o FILE (the page embeds its plots)")
     loaded = read_cell_records(args.results, include_failed=True)
@@ -245,6 +266,25 @@ def cmd_report(args, console: Console) -> int:
         console.print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def export_to_mlflow(args, results: Path, console: Console) -> int:
+    """Every record of `results` (failed ones as failed runs) to the MLflow store at
+    args.mlflow (bench/report/mlflow_export.py)."""
+    from bench.record.store import read_cell_records
+    from bench.report.mlflow_export import export_results
+
+    loaded = read_cell_records(results, include_failed=True)
+    if loaded.conflicts:
+        raise SuiteProblems([f"{results}: {conflict}; export one folder at a time"
+                             for conflict in loaded.conflicts])
+    for problem in loaded.unreadable:
+        console.print(f"not exported: {problem}", markup=False, highlight=False)
+    if not loaded.records:
+        raise BenchInputError(f"{results}: no result records to export to MLflow")
+    summary = export_results(args.mlflow, loaded, results, args.mlflow_experiment)
+    console.print(summary.describe(args.mlflow), markup=False, highlight=False, soft_wrap=True)
     return 0
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bench.executors.processes import remove_stale_scratch
 from bench.executors.live import LiveProgress
+from bench.executors.log_progress import LogProgress
 from bench.executors.plan import Action, PlannedCell, plan_cells
 from bench.record.store import SUPERSEDED, ResultStore
 from bench.stages.stage_files import StageFiles
@@ -70,7 +71,8 @@ def execute(store: ResultStore, cells: list[Cell], executor, title: str, console
     if not cells:
         return summary
     start = time.perf_counter()
-    with LiveProgress(console, title, len(cells)) as live:
+    display = LiveProgress if console.is_terminal else LogProgress  # bars redraw terminals only
+    with display(console, title, len(cells)) as live:
         try:
             for record in executor.run(cells, store, lambda cell, event: live.on_event(cell.id,
                                                                                        event),
@@ -115,17 +117,33 @@ def print_summary(summary: RunSummary, console: Console) -> None:
     table = Table(title="Run summary", show_lines=False)
     for column in ("cell", "status", "test acc", "test F1 macro", "TF-IDF F1", "train s",
                    "reason"):
-        table.add_column(column, overflow="fold")  # long cell ids wrap rather than vanish
+        # a log has no width to fit: ids stay whole there (a search finds them); a terminal
+        # folds them rather than losing them
+        table.add_column(column, overflow="fold",
+                         no_wrap=column == "cell" and not console.is_terminal)
     for record in summary.records:
         row = cell_row(CellRecord.from_dict(record))
         table.add_row(escape(row.cell_id), row.status, fmt(row.accuracy), fmt(row.f1_macro),
                       fmt(row.baseline_f1_macro), fmt(row.train_runtime_s, 1),
                       escape((row.error or "")[:80]))
-    console.print(table)
+    if console.is_terminal:
+        console.print(table)
+    else:
+        Console(file=console.file, width=log_width(table, console), color_system=None,
+                force_terminal=False).print(table)  # rich caps print(width=) at the console's
     done = len(summary.records) - len(summary.failed)
     note = " (interrupted: finished cells were kept)" if summary.interrupted else ""
     console.print(f"{done} ok, {len(summary.failed)} failed, {len(summary.skipped)} skipped "
                   f"in {summary.wall_time_s:.0f} s{note}")
+
+
+def log_width(table: Table, console: Console) -> int:
+    """The table's natural width where it exceeds the console's (80 columns when stderr is a
+    file): a log line may be long, a cell id cut in three may not."""
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    return max(console.width, natural)
 
 
 def fmt(value, digits: int = 4) -> str:
