@@ -86,7 +86,7 @@ def cheapest_line(best: MethodGroup, groups: list[MethodGroup],
     tied = [g for g in others if tests[g.name] and tests[g.name].verdict in ("tied", "better")]
     cheaper = [g for g in tied if g.cost() < best.cost()]
     if not cheaper:
-        return (f"No cheaper method is tied with the best in a paired test on the test set "
+        return (f"No cheaper run is tied with it in a run-level paired test on the test set "
                 f"(best: {cost_text(best)}).")
     pick, test = cheaper[0], tests[cheaper[0].name]
     # run-level: "tied" is "not told apart on these examples", never "as good"

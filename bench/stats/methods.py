@@ -6,7 +6,7 @@ method different. This test sees both kinds of noise:
 - seeds: the sample variance of each method's per-seed scores, over its K seeds;
 - examples: the jackknife variance, over test examples, of the difference of seed-averaged
   scores (leave one example out; exact, no resampling, so no Monte-Carlo error can flip a
-  verdict).
+  verdict), split into what more seeds would average away and what they would not.
 
 The difference of seed means is judged with a Welch t (Satterthwaite degrees of freedom, the
 example part counted as known). Outcomes, at level `alpha` (docs/statistics.md):
@@ -77,13 +77,40 @@ def seed_scores(metric: str, runs: SeedRuns) -> np.ndarray:
     return np.array([metric_of(metric, runs.truth, p) for p in runs.predicted])
 
 
-def example_variance(metric: str, a: SeedRuns, b: SeedRuns) -> float:
-    """Jackknife variance over examples of mean_seeds(A) - mean_seeds(B), seeds held fixed."""
-    def averaged(runs: SeedRuns) -> np.ndarray:
-        return np.mean([leave_one_out(metric, runs.truth, p) for p in runs.predicted], axis=0)
-    values = averaged(a) - averaged(b)
-    n = len(values)
-    return float((n - 1) / n * np.sum((values - values.mean()) ** 2))
+@dataclass
+class ExampleNoise:
+    """Jackknife variance over test examples of mean_seeds(A) - mean_seeds(B), split into the
+    part the methods share on each example (it stays with more seeds) and each method's
+    seed-by-example part for one seed (it shrinks as 1 / seeds): so that "how many seeds would
+    settle it" is not read off the example noise of the seeds at hand."""
+
+    observed: float  # at the seeds at hand: the jackknife variance itself
+    seeds: tuple[int, int]
+    one_seed_a: float
+    one_seed_b: float
+
+    def variance(self, seeds_a, seeds_b):
+        """At other seed counts: the observed variance with the seed-by-example parts rescaled
+        (never below 0)."""
+        change = (self.one_seed_a * (1 / seeds_a - 1 / self.seeds[0])
+                  + self.one_seed_b * (1 / seeds_b - 1 / self.seeds[1]))
+        return np.maximum(self.observed + change, 0.0)
+
+
+def example_noise(metric: str, a: SeedRuns, b: SeedRuns) -> ExampleNoise:
+    def left_out(runs: SeedRuns) -> np.ndarray:
+        return np.stack([leave_one_out(metric, runs.truth, p) for p in runs.predicted])
+
+    def one_seed(values: np.ndarray) -> float:  # across-seed spread of each example's value
+        centred = values - values.mean(axis=1, keepdims=True)
+        return float(scale * centred.var(axis=0, ddof=1).sum())
+
+    values_a, values_b = left_out(a), left_out(b)
+    n = values_a.shape[1]
+    scale = (n - 1) / n
+    difference = values_a.mean(axis=0) - values_b.mean(axis=0)
+    total = float(scale * np.sum((difference - difference.mean()) ** 2))
+    return ExampleNoise(total, (a.seeds, b.seeds), one_seed(values_a), one_seed(values_b))
 
 
 @dataclass
@@ -121,14 +148,14 @@ class MethodComparison:
         return self.noninferiority_p is not None and self.noninferiority_p < self.alpha
 
 
-def welch_parts(scores_a: np.ndarray, scores_b: np.ndarray, example_var: float,
+def welch_parts(scores_a: np.ndarray, scores_b: np.ndarray, examples: ExampleNoise,
                 seeds: tuple | None = None) -> tuple:
     """(standard error, Satterthwaite df) of the difference of seed means; `seeds`: project to
-    other seed counts (numbers or arrays) at the observed spread, the example part as observed."""
+    other seed counts (numbers or arrays) at the observed spreads."""
     k_a, k_b = seeds or (len(scores_a), len(scores_b))
     part_a = scores_a.var(ddof=1) / k_a
     part_b = scores_b.var(ddof=1) / k_b
-    variance = part_a + part_b + example_var
+    variance = part_a + part_b + examples.variance(k_a, k_b)
     seed_df = part_a ** 2 / (k_a - 1) + part_b ** 2 / (k_b - 1)
     df = np.minimum(np.divide(variance ** 2, seed_df, out=np.full_like(np.asarray(
         variance, dtype=np.float64), 1e6), where=np.asarray(seed_df) > 0), 1e6)
@@ -159,12 +186,12 @@ def detectable_difference(se: float, df: float, alpha: float, power: float = POW
 
 
 def seeds_to_settle(difference: float, scores_a: np.ndarray, scores_b: np.ndarray,
-                    example_var: float, margin: float, alpha: float) -> int | None:
+                    examples: ExampleNoise, margin: float, alpha: float) -> int | None:
     """The fewest seeds per method that would make the observed difference either significant
     or equivalent within the margin, at the observed spread; None if no count up to
     MAX_SEEDS_ASKED would (the examples' own noise is too large: a larger test set is)."""
     k = np.arange(MIN_SEEDS, MAX_SEEDS_ASKED + 1, dtype=np.float64)
-    se, df = welch_parts(scores_a, scores_b, example_var, (k, k))
+    se, df = welch_parts(scores_a, scores_b, examples, (k, k))
     significant = abs(difference) > scipy_stats.t.ppf(1 - alpha / 2, df) * se
     equivalent = abs(difference) + scipy_stats.t.ppf(1 - alpha, df) * se < margin
     settled = np.flatnonzero(significant | equivalent)
@@ -181,14 +208,14 @@ def compare_methods(a: SeedRuns, b: SeedRuns, metric: str = "f1_macro", *,
     if min(a.seeds, b.seeds) < MIN_SEEDS:
         return MethodComparison(metric, difference, a.seeds, b.seeds, RUNS_NOT_METHODS, margin,
                                 alpha)
-    example_var = example_variance(metric, a, b)
-    se, df = (float(x) for x in welch_parts(scores_a, scores_b, example_var))
+    examples = example_noise(metric, a, b)
+    se, df = (float(x) for x in welch_parts(scores_a, scores_b, examples))
     verdict, p, equivalence, noninferiority = verdict_of(difference, se, df, margin, alpha)
     half = float(scipy_stats.t(df).ppf(1 - alpha / 2)) * se
-    settle = (seeds_to_settle(difference, scores_a, scores_b, example_var, margin, alpha)
+    settle = (seeds_to_settle(difference, scores_a, scores_b, examples, margin, alpha)
               if verdict == "inconclusive" else None)
     return MethodComparison(
         metric, difference, a.seeds, b.seeds, verdict, margin, alpha, se, df,
         difference - half, difference + half, p, equivalence, noninferiority,
         detectable_difference(se, df, alpha), settle, float(scores_a.std(ddof=1)),
-        float(scores_b.std(ddof=1)), float(np.sqrt(example_var)))
+        float(scores_b.std(ddof=1)), float(np.sqrt(examples.variance(a.seeds, b.seeds))))
