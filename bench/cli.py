@@ -274,8 +274,8 @@ def cmd_compare(args, console: Console) -> int:
     from bench.suite.parser import load_suite
 
     thresholds = load_suite(args.suite).compare if args.suite else CompareThresholds()
-    given = {f.name: getattr(args, f.name) for f in fields(CompareThresholds)
-             if getattr(args, f.name) is not None}
+    given = {f.name: getattr(args, f.name, None) for f in fields(CompareThresholds)
+             if getattr(args, f.name, None) is not None}  # the margin has no flag here
     return run_compare(args.baseline, args.new, replace(thresholds, **given), args.md, console)
 
 
