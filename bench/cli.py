@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true", help="one CSV row per cell and per variant")
     fmt.add_argument("--html", action="store_true",
                      help="one self-contained page (plots embedded, tables sortable); needs -o")
+    report.add_argument("--margin", type=float,
+                        help="equivalence / non-inferiority margin in macro-F1 (default: the "
+                             "suite's [compare] equivalence_margin, else 0.02)")
+    report.add_argument("--suite", type=Path,
+                        help="take the margin from this suite's [compare] table")
     report.add_argument("-o", "--output", type=Path,
                         help="write to this file, not stdout; Markdown and HTML then get their "
                              "plots (PNG files in plots/ beside the file)")
@@ -232,6 +237,19 @@ def cmd_ls(args, console: Console) -> int:
     return 0
 
 
+def report_margin(args) -> float:
+    """--margin, else the suite's [compare] equivalence_margin, else the default."""
+    from bench.specs import CompareThresholds
+    from bench.suite.parser import load_suite
+
+    if args.margin is not None:
+        if args.margin < 0:
+            raise BenchInputError(f"--margin: expected a number >= 0, got {args.margin}")
+        return args.margin
+    return (load_suite(args.suite).compare if args.suite
+            else CompareThresholds()).equivalence_margin
+
+
 def cmd_report(args, console: Console) -> int:
     from bench.report import build_document, render_csv, to_html, to_markdown
     from bench.record.store import read_cell_records
@@ -257,7 +275,7 @@ def cmd_report(args, console: Console) -> int:
         text = render_csv(loaded.records)
     else:
         plots = args.output.parent if args.output else None
-        document = build_document(loaded.records, loaded.folders, plots)
+        document = build_document(loaded.records, loaded.folders, plots, report_margin(args))
         text = (to_html(document, f"peft-bench report: {args.results}", plots) if args.html
                 else to_markdown(document))
     if args.output:
@@ -296,8 +314,8 @@ def cmd_compare(args, console: Console) -> int:
     from bench.suite.parser import load_suite
 
     thresholds = load_suite(args.suite).compare if args.suite else CompareThresholds()
-    given = {f.name: getattr(args, f.name) for f in fields(CompareThresholds)
-             if getattr(args, f.name) is not None}
+    given = {f.name: getattr(args, f.name, None) for f in fields(CompareThresholds)
+             if getattr(args, f.name, None) is not None}  # the margin has no flag here
     return run_compare(args.baseline, args.new, replace(thresholds, **given), args.md, console)
 
 

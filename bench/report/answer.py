@@ -8,9 +8,11 @@ from bench.report.document import Block, Bullets, Heading, Text
 from bench.report.format import NO_INTERVAL, interval, mb, num, signed
 from bench.report.deploy_choice import choose_variants
 from bench.report.groups import MethodGroup
+from bench.report.method_set import judged, set_lines
 from bench.report.tables import speedup_text
 from bench.record.rows import VariantRow
 from bench.report.verdicts import Comparison, compare
+from bench.stats.methods import RUNS_NOT_METHODS
 from bench.stats.selection import Candidate, select_best
 
 
@@ -46,7 +48,8 @@ def best_line(best: MethodGroup, on_validation: bool,
     verdicts = [f"{AGAINST_THE_BEST[t.verdict]} `{name}` ({seeds_against_best(t)})"
                 for name, t in tests.items() if t is not None]
     paired = f" Paired on the test set: {', '.join(verdicts)}." if verdicts else ""
-    return (f"**Best method: {best.method}** (`{best.name}`): test F1 macro {best.f1.text()}, "
+    return (f"Run with the highest validation score ({RUNS_NOT_METHODS}): **{best.method}** "
+            f"(`{best.name}`): test F1 macro {best.f1.text()}, "
             f"accuracy {best.accuracy.text()}; {chosen}.{warning}{paired}")
 
 
@@ -83,13 +86,15 @@ def cheapest_line(best: MethodGroup, groups: list[MethodGroup],
     tied = [g for g in others if tests[g.name] and tests[g.name].verdict in ("tied", "better")]
     cheaper = [g for g in tied if g.cost() < best.cost()]
     if not cheaper:
-        return (f"No cheaper method is tied with the best in a paired test on the test set "
+        return (f"No cheaper run is tied with it in a run-level paired test on the test set "
                 f"(best: {cost_text(best)}).")
     pick, test = cheaper[0], tests[cheaper[0].name]
+    # run-level: "tied" is "not told apart on these examples", never "as good"
     p_value = f", McNemar p={test.mcnemar_p:.3f}" if test.mcnemar_p is not None else ""
     seeds = (f" (paired on {test.seeds_text()})"
              if len(pick.records) > 1 or len(best.records) > 1 else "")
-    return (f"**Cheapest method tied with it: {pick.method}** (`{pick.name}`): {cost_text(pick)} "
+    return (f"Cheapest run not told apart from it in a run-level test: **{pick.method}** "
+            f"(`{pick.name}`): {cost_text(pick)} "
             f"(best: {cost_text(best)}); test F1 {num(pick.f1.mean)}, paired difference "
             f"{signed(test.difference)} [{signed(test.low)}, {signed(test.high)}]{p_value}"
             f"{seeds}: {test.verdict}.")
@@ -132,13 +137,24 @@ def deployment_lines(rows: list[VariantRow]) -> list[str]:
     return lines + [choice.budget]
 
 
+def method_lines(groups: list[MethodGroup], folders: dict[str, Path], margin: float,
+                 best: MethodGroup, on_validation: bool) -> list[str]:
+    """Method-level statements where seeds allow (bench/report/method_set.py); otherwise
+    "runs, not methods" and the run-level lines, which name runs, not methods."""
+    result = judged(groups, folders, margin)
+    lines = set_lines(result, groups)
+    if result.reference is not None:
+        return lines
+    tests = {g.name: compare(g, best, folders) for g in groups if g is not best}
+    return lines + [best_line(best, on_validation, tests), cheapest_line(best, groups, tests)]
+
+
 def answer_blocks(dataset: str, groups: list[MethodGroup], variants: list[VariantRow],
-                  folders: dict[str, Path]) -> list[Block]:
+                  folders: dict[str, Path], margin: float = 0.02) -> list[Block]:
     best, on_validation = best_method(groups)
     if best is None:
         return [Heading(3, dataset), Text("No finished cell with test scores.")]
-    tests = {g.name: compare(g, best, folders) for g in groups if g is not best}
-    items = [best_line(best, on_validation, tests), cheapest_line(best, groups, tests)]
+    items = method_lines(groups, folders, margin, best, on_validation)
     floor = best.first.baseline_f1_macro
     if floor is not None:
         items.append(f"Floor (TF-IDF + logistic regression): test F1 {num(floor)}; the best "

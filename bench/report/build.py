@@ -10,6 +10,7 @@ from bench.report.appendix import cell_blocks
 from bench.report.document import Document, Heading, Image, Table, Text
 from bench.report.format import num
 from bench.report.groups import group_cells
+from bench.report.method_set import comparisons_table, judged
 from bench.report.tables import (before_after_table, deployment_summary_table,
                                  evaluation_table, floor_text, sizes_table, summary_table,
                                  trials_tables)
@@ -64,8 +65,9 @@ def header(records: list[CellRecord], ok: list[CellRecord]) -> list:
 
 
 def build_document(records: list[CellRecord], folders: dict[str, Path],
-                   plot_folder: Path | None = None) -> Document:
-    """`folders`: cell id -> the folder of its result file (where its predictions lie)."""
+                   plot_folder: Path | None = None, margin: float = 0.02) -> Document:
+    """`folders`: cell id -> the folder of its result file (where its predictions lie);
+    `margin`: of equivalence and non-inferiority, in macro-F1 (docs/statistics.md)."""
     ok = [r for r in records if r.ok]
     failed = [r for r in records if not r.ok]
     plotter = Plotter(plot_folder)
@@ -76,7 +78,7 @@ def build_document(records: list[CellRecord], folders: dict[str, Path],
     sections = []
     for dataset, members in by_dataset.items():
         groups, variants = group_cells(members), variant_rows(members)
-        document.add(*answer_blocks(dataset, groups, variants, folders))
+        document.add(*answer_blocks(dataset, groups, variants, folders, margin))
         latency = plotter.draw(f"{dataset}-f1-vs-latency", "tradeoff", variants,
                                "p50_ms_latency_batch", "p50 latency at the smallest batch (ms)",
                                f"{dataset}: F1 against latency", )
@@ -88,6 +90,10 @@ def build_document(records: list[CellRecord], folders: dict[str, Path],
     for dataset, members, groups, variants in sections:
         rows = cell_rows(members)
         document.add(Heading(3, dataset), Text(floor_text(rows)), summary_table(groups))
+        methods = comparisons_table(judged(groups, folders, margin))
+        if methods is not None:
+            document.add(Text("**Method-level comparisons** (test split, seeds and examples, "
+                              "against the validation best)"), methods)
         verdicts = verdicts_block(groups, folders)
         if verdicts is not None:
             document.add(Text("**Paired verdicts** (test split, every pair of methods)"),
