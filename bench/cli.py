@@ -1,7 +1,6 @@
 """`bench run | deploy | clean | validate | ls | report | compare` (and `python -m bench ...`)."""
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
@@ -9,97 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench.cli_parser import build_parser
 from bench.errors import BenchInputError, SuiteProblems, problems_of
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    run = commands.add_parser("run", help="run every unfinished cell of a suite")
-    run.add_argument("suite", type=Path)
-    run.add_argument("-o", "--output", type=Path,
-                     help="results folder (default: the suite's [suite] output, else "
-                          "runs/<suite name>); e.g. results/classification to regenerate the "
-                          "committed evidence")
-    run.add_argument("--force", action="store_true", help="rerun finished cells too")
-    run.add_argument("--only", action="append", metavar="TEXT",
-                     help="run only cells whose id contains TEXT (repeatable)")
-    run.add_argument("--executor", choices=["local", "ray"], default="local")
-    run.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
-    run.add_argument("--workers", type=int, help="local Ray: number of CPUs to offer")
-    add_mlflow_arguments(run, "once the run ends, log every cell of the results folder")
-
-    deploy = commands.add_parser(
-        "deploy", help="run the deployment stage of finished cells again on this host, from "
-                       "their saved training results (no training)")
-    deploy.add_argument("results", type=Path, help="a results folder of `bench run`")
-    deploy.add_argument("--backends", type=lambda text: text.split(","), metavar="A,B",
-                        help="deploy to these backends instead of the suite's (a cell its suite "
-                             "did not deploy gets its fp32 model on them)")
-    deploy.add_argument("--only", action="append", metavar="TEXT",
-                        help="deploy only cells whose id contains TEXT (repeatable)")
-
-    clean = commands.add_parser(
-        "clean", help="list (and with --yes remove) superseded results and the stage files no "
-                      "current result uses")
-    clean.add_argument("results", type=Path)
-    clean.add_argument("--yes", action="store_true", help="remove them")
-
-    validate = commands.add_parser(
-        "validate", help="check a suite as `bench run` does before it starts (data, models, "
-                         "every key and value), without running anything")
-    validate.add_argument("suite", type=Path)
-    validate.add_argument("--skip-models", action="store_true",
-                          help="do not check model sources and adapter target modules (those "
-                               "checks import torch and transformers: seconds)")
-
-    commands.add_parser("ls", help="list registered methods, compressions, dataset sources, "
-                                   "backends and built-in models")
-
-    report = commands.add_parser("report", help="tables from the result files of a run")
-    report.add_argument("results", type=Path)
-    fmt = report.add_mutually_exclusive_group()
-    fmt.add_argument("--md", action="store_true", help="Markdown (default)")
-    fmt.add_argument("--csv", action="store_true", help="one CSV row per cell and per variant")
-    fmt.add_argument("--html", action="store_true",
-                     help="one self-contained page (plots embedded, tables sortable); needs -o")
-    report.add_argument("--margin", type=float,
-                        help="equivalence / non-inferiority margin in macro-F1 (default: the "
-                             "suite's [compare] equivalence_margin, else 0.02)")
-    report.add_argument("--suite", type=Path,
-                        help="take the margin from this suite's [compare] table")
-    report.add_argument("-o", "--output", type=Path,
-                        help="write to this file, not stdout; Markdown and HTML then get their "
-                             "plots (PNG files in plots/ beside the file)")
-    add_mlflow_arguments(report, "log every cell of the folder")
-
-    compare = commands.add_parser(
-        "compare", help="differences per cell between two result folders; exit 1 on regression")
-    compare.add_argument("baseline", type=Path)
-    compare.add_argument("new", type=Path)
-    compare.add_argument("--suite", type=Path,
-                         help="take the thresholds from this suite's [compare] table")
-    compare.add_argument("--max-f1-drop", type=float,
-                         help="largest allowed drop of test F1 macro (absolute, default 0.01)")
-    compare.add_argument("--max-accuracy-drop", type=float, help="absolute, default 0.01")
-    compare.add_argument("--max-latency-increase", type=float,
-                         help="largest allowed relative increase of p50 latency (default 0.15)")
-    compare.add_argument("--max-size-increase", type=float, help="relative, default 0.05")
-    compare.add_argument("--md", action="store_true", help="print the table as Markdown")
-    return parser
-
-
-def add_mlflow_arguments(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--mlflow", metavar="URI",
-                        help=f"{what} as an MLflow run, nested under one run per suite that "
-                             "holds the report (e.g. sqlite:///mlflow.db or http://host:5000); "
-                             "the same cell and configuration update their run on a rerun")
-    parser.add_argument("--mlflow-experiment", metavar="NAME", default="peft-bench",
-                        help="MLflow experiment (default: peft-bench)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +52,9 @@ def cmd_run(args, console: Console) -> int:
     if args.output:
         suite = replace(suite, output_dir=args.output)
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    if args.dry_run:
+        run_suite(suite, cells, None, force=args.force, console=console, dry_run=True)
+        return 0
     summary = run_suite(suite, cells, make_executor(args, suite), force=args.force,
                         console=console)
     console.print(f"results in {suite.output_dir}; report: bench report {suite.output_dir} --md",

@@ -96,6 +96,10 @@ def test_records_written_before_keys_are_judged_by_their_configuration(tmp_path)
     cell = cells_of(tmp_path)["lora"]
     old = {**finished(cell), "config_hash": None, "deploy_hash": None}
     assert plan_cell(cell, old, False, HARDWARE).action is Action.SKIP
+    del old["config"]["method"]["params"]["use_rslora"]  # a key added since, at its default
+    assert plan_cell(cell, old, False, HARDWARE).action is Action.SKIP
+    old["config"]["method"]["params"]["r"] = 16
+    assert plan_cell(cell, old, False, HARDWARE).reasons == ["method.params.r: 16 -> 4"]
     edited = cells_of(tmp_path, lora_rate="2e-3")["lora"]
     assert plan_cell(edited, old, False, HARDWARE).action is Action.RERUN
 
@@ -136,6 +140,9 @@ def test_edit_rerun_deploy_resume_and_clean(tmp_path, monkeypatch, capsys):
 
     write_suite(tmp_path, lora_rate="2e-3")
     capsys.readouterr()
+    assert main(["run", "stages.toml", "--dry-run"]) == 0
+    assert "would rerun: tiny-bert--lora--tweets\n" in capsys.readouterr().err
+    assert {r["cell_id"]: r for r in load_records(results)} == first  # nothing ran
     assert main(["run", "stages.toml"]) == 0
     said = capsys.readouterr().err
     assert "1 cell(s) changed configuration" in said

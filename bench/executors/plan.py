@@ -10,7 +10,7 @@ from enum import Enum
 from bench.record import CellConfig
 from bench.record.store import ResultStore
 from bench.suite.cell import Cell
-from bench.suite.identity import StageKeys, config_changes, stage_keys
+from bench.suite.identity import StageKeys, config_changes, config_defaults, stage_keys
 
 
 class Action(Enum):
@@ -47,10 +47,10 @@ def plan_cell(cell: Cell, record: dict | None, force: bool,
     keys = stage_keys(cell, hardware)
     written = CellConfig.of_cell(cell).to_dict()
     if record.get("config_hash") is None:  # written before keys: judged by its configuration
-        changes = config_changes(record.get("config", {}), written)
+        changes = config_changes(record.get("config", {}), written, config_defaults(cell))
         return PlannedCell(cell, Action.RERUN if changes else Action.SKIP, changes, record)
     if record["config_hash"] != keys.training:
-        changes = config_changes(record.get("config", {}), written) or [
+        changes = config_changes(record.get("config", {}), written, config_defaults(cell)) or [
             "the device or precision resolves differently on this host"]
         return PlannedCell(cell, Action.RERUN, changes, record)
     if record.get("deploy_hash") != keys.deployment:
@@ -61,5 +61,5 @@ def plan_cell(cell: Cell, record: dict | None, force: bool,
 def deployment_changes(record: dict, cell: Cell, keys: StageKeys) -> list[str]:
     written = CellConfig.of_cell(cell).to_dict()
     old = {k: record.get("config", {}).get(k) for k in ("deploy", "compressions")}
-    changes = config_changes(old, {k: written[k] for k in old})
+    changes = config_changes(old, {k: written[k] for k in old}, config_defaults(cell))
     return changes or ["the host's hardware differs from the one it was measured on"]

@@ -34,11 +34,12 @@ class RunSummary:
 
 
 def run_suite(suite: Suite, cells: list[Cell], executor, force: bool = False,
-              console: Console | None = None) -> RunSummary:
+              console: Console | None = None, dry_run: bool = False) -> RunSummary:
     """Run the `cells` of `suite` (checked beforehand: bench.suite.preflight.checked_suite)
     that have no result of their current configuration in suite.output_dir, or all of them
     with `force`. A result of another configuration is moved to superseded/ first: it is
-    never overwritten, nor reported with the new ones."""
+    never overwritten, nor reported with the new ones. `dry_run` says what would run, and
+    why, and runs nothing."""
     console = console or Console(stderr=True)
     store = ResultStore(suite.output_dir)
     prepare_store(store)
@@ -48,13 +49,19 @@ def run_suite(suite: Suite, cells: list[Cell], executor, force: bool = False,
             console.print(f"warning: {broken}", markup=False, highlight=False)
     plans = plan_cells(cells, store, force)
     tell_plan(plans, store, console)
+    summary = RunSummary(skipped=[p.cell.id for p in plans if not p.runs])
+    if dry_run:
+        for plan in plans:
+            if plan.runs:
+                console.print(f"would {plan.action.value}: {plan.cell.id}", markup=False,
+                              highlight=False)
+        return summary
     for plan in plans:
         if plan.action in (Action.RERUN, Action.REDEPLOY):
             store.supersede(plan.cell.id, plan.record)
         elif plan.action is Action.FORCE:  # trained again too, not read back
             StageFiles(store.cell_artefacts(plan.cell.id) /
                        training_key(plan.cell)).result.unlink(missing_ok=True)
-    summary = RunSummary(skipped=[p.cell.id for p in plans if not p.runs])
     return execute(store, [p.cell for p in plans if p.runs], executor, suite.name, console,
                    summary)
 
@@ -92,7 +99,7 @@ def execute(store: ResultStore, cells: list[Cell], executor, title: str, console
 def tell_plan(plans: list[PlannedCell], store: ResultStore, console: Console) -> None:
     """How many cells are finished, and which ones run again and why."""
     def say(text: str) -> None:
-        console.print(text, markup=False, highlight=False)
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     skipped = sum(not p.runs for p in plans)
     if skipped:

@@ -76,8 +76,8 @@ def check_record(record: CellRecord, folder: Path) -> SidecarCheck:
     if path is None or not path.is_file():
         return SidecarCheck(record.cell_id, None)
     predictions = load_predictions(path)
-    label_names = record.task.get("label_names") or []
-    multi_label = bool(record.task.get("multi_label"))
+    label_names = record.task.label_names
+    multi_label = bool(record.task.multi_label)
     check = SidecarCheck(record.cell_id, path)
     for key, stated in recorded_splits(record).items():
         split = predictions.get(key)

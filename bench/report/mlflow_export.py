@@ -23,7 +23,7 @@ from bench.errors import BenchInputError
 from bench.record import CellRecord
 from bench.record.store import LoadedRecords
 from bench.report.document import Document, Heading, Text, to_markdown
-from bench.report.tracker_fields import TAG, TrackedCell, tracked_cell
+from bench.report.tracker_fields import TAG, tracked_cell
 
 DEFAULT_EXPERIMENT = "peft-bench"
 BATCH = 100  # MLflow takes at most 100 params (and 1,000 metrics) per log_batch call

@@ -81,14 +81,42 @@ def stage_keys(cell: Cell, hardware: dict | None = None) -> StageKeys:
     return StageKeys(key, deployment_key(cell, key, hardware or host_hardware()))
 
 
-def config_changes(old: dict, new: dict, limit: int = 3) -> list[str]:
+def config_changes(old: dict, new: dict, defaults: dict | None = None,
+                   limit: int = 3) -> list[str]:
     """The keys whose values differ between two recorded configurations, in words
-    ("training.learning_rate: 0.004 -> 0.002"), at most `limit` of them."""
-    flat_old, flat_new = flatten(old), flatten(new)
+    ("training.learning_rate: 0.004 -> 0.002"), at most `limit` of them. A key the old record
+    lacks (added to peft-bench since) is no change where the new value is its default
+    (`defaults`, flattened keys): a new key's default keeps the behaviour from before it."""
+    flat_old, flat_new, defaults = flatten(old), flatten(new), defaults or {}
+    absent = object()
     changed = [f"{key}: {flat_old.get(key, '(absent)')} -> {flat_new.get(key, '(absent)')}"
                for key in sorted(flat_old.keys() | flat_new.keys())
-               if flat_old.get(key) != flat_new.get(key)]
+               if flat_old.get(key, absent) != flat_new.get(key, absent)
+               and not (key not in flat_old and flat_new.get(key) == defaults.get(key, absent))]
     return changed[:limit] + ([f"{len(changed) - limit} more"] if len(changed) > limit else [])
+
+
+def config_defaults(cell: Cell) -> dict:
+    """The default of every key of the cell's recorded configuration that has one, flattened
+    as `config_changes` compares them."""
+    parts = {"model": cell.model, "dataset": cell.dataset, "training": cell.training,
+             "method.params": cell.method_params, "deploy": cell.deploy,
+             **{f"compressions.{name}": params for name, params in cell.compressions.items()}}
+    return {f"{prefix}.{field.name}": default
+            for prefix, part in parts.items() if part is not None
+            for field in dataclasses.fields(part)
+            for default in [field_default(field)] if default is not NO_DEFAULT}
+
+
+NO_DEFAULT = object()
+
+
+def field_default(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return NO_DEFAULT
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
