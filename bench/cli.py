@@ -37,6 +37,29 @@ def print_problems(problems: list[str]) -> None:
     sys.stderr.flush()
 
 
+def check_results_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise BenchInputError(f"results folder not found: {folder}")
+
+
+def readable_records(folder: Path, console: Console, verb: str):
+    """The folder's records for `verb` (report, export): refused where one cell id holds two
+    configurations; each file that cannot be read is named; none at all is an input error."""
+    from bench.record.store import read_cell_records
+
+    loaded = read_cell_records(folder, include_failed=True)
+    if loaded.conflicts:
+        raise SuiteProblems([f"{folder}: {conflict}; {verb} one folder at a time"
+                             for conflict in loaded.conflicts])
+    for problem in loaded.unreadable:
+        console.print(f"not read: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if not loaded.records:
+        found = (f" ({len(loaded.unreadable)} file(s) not readable, see above)"
+                 if loaded.unreadable else "")
+        raise BenchInputError(f"{folder}: no result records this peft-bench can read{found}")
+    return loaded
+
+
 def cmd_run(args, console: Console) -> int:
     from dataclasses import replace
 
@@ -89,8 +112,7 @@ def cmd_deploy(args, console: Console) -> int:
     from bench.executors.runner import RunSummary, execute, prepare_store
     from bench.record.store import ResultStore
 
-    if not args.results.is_dir():
-        raise BenchInputError(f"results folder not found: {args.results}")
+    check_results_folder(args.results)
     store = ResultStore(args.results)
     cells, problems = deployable_cells(store, args.only, args.backends)
     for problem in problems:
@@ -110,8 +132,7 @@ def cmd_deploy(args, console: Console) -> int:
 def cmd_clean(args, console: Console) -> int:
     from bench.record.cleanup import leftovers, remove
 
-    if not args.results.is_dir():
-        raise BenchInputError(f"results folder not found: {args.results}")
+    check_results_folder(args.results)
     found = leftovers(args.results)
     for leftover in found:
         print(f"{leftover.path}  {leftover.bytes / 1e6:.1f} MB  ({leftover.why})")
@@ -168,25 +189,15 @@ def report_margin(args) -> float:
 
 def cmd_report(args, console: Console) -> int:
     from bench.report import build_document, render_csv, to_html, to_markdown
-    from bench.record.store import read_cell_records
 
-    if not args.results.is_dir():
-        raise BenchInputError(f"results folder not found: {args.results}")
+    check_results_folder(args.results)
     if args.mlflow:
         export_to_mlflow(args, args.results, console)
         if not (args.output or args.md or args.csv or args.html):
             return 0  # the export alone was asked for
     if args.html and not args.output:
         raise BenchInputError("bench report --html needs -o FILE (the page embeds its plots)")
-    loaded = read_cell_records(args.results, include_failed=True)
-    if loaded.conflicts:
-        raise SuiteProblems([f"{args.results}: {conflict}; report one folder at a time"
-                             for conflict in loaded.conflicts])
-    for problem in loaded.unreadable:
-        console.print(f"[yellow]not read:[/] {problem}", highlight=False, soft_wrap=True)
-    if not loaded.records:
-        found = f" ({len(loaded.unreadable)} file(s) not readable, see above)" if loaded.unreadable else ""
-        raise BenchInputError(f"{args.results}: no result records this peft-bench can read{found}")
+    loaded = readable_records(args.results, console, "report")
     if args.csv:
         text = render_csv(loaded.records)
     else:
@@ -206,17 +217,9 @@ def cmd_report(args, console: Console) -> int:
 def export_to_mlflow(args, results: Path, console: Console) -> int:
     """Every record of `results` (failed ones as failed runs) to the MLflow store at
     args.mlflow (bench/report/mlflow_export.py)."""
-    from bench.record.store import read_cell_records
     from bench.report.mlflow_export import export_results
 
-    loaded = read_cell_records(results, include_failed=True)
-    if loaded.conflicts:
-        raise SuiteProblems([f"{results}: {conflict}; export one folder at a time"
-                             for conflict in loaded.conflicts])
-    for problem in loaded.unreadable:
-        console.print(f"not exported: {problem}", markup=False, highlight=False)
-    if not loaded.records:
-        raise BenchInputError(f"{results}: no result records to export to MLflow")
+    loaded = readable_records(results, console, "export")
     summary = export_results(args.mlflow, loaded, results, args.mlflow_experiment)
     console.print(summary.describe(args.mlflow), markup=False, highlight=False, soft_wrap=True)
     return 0
