@@ -133,7 +133,8 @@ class CompareThresholds:
     # cheaper one "non-inferior" (bench/stats/methods.py); the report's answer prints it
     equivalence_margin: float = 0.02
 
-    ranges: ClassVar[dict] = {"equivalence_margin": NOT_NEGATIVE, "max_f1_drop": NOT_NEGATIVE, "max_accuracy_drop": NOT_NEGATIVE,
+    ranges: ClassVar[dict] = {"equivalence_margin": NOT_NEGATIVE, "max_f1_drop": NOT_NEGATIVE,
+                              "max_accuracy_drop": NOT_NEGATIVE,
                               "max_latency_increase": NOT_NEGATIVE,
                               "max_size_increase": NOT_NEGATIVE}
 

@@ -2,7 +2,8 @@
 for CI: exit 1 when any metric got worse by more than its threshold, or a cell or deployment
 variant of the baseline is missing or failed in the new run.
 
-Cells match by cell id, deployment variants by (variant, backend). Scores (the registered
+Cells match by cell id, deployment variants by (variant, backend); a cell whose configuration
+key differs between the folders gets a "configuration" row naming what changed. Scores (the registered
 metrics that name a threshold, bench/metric_registry.py: accuracy, F1 macro) are compared in
 absolute points, latency and size on disk relative to the baseline. Latency is only compared
 between runs timed on the same hardware (bench.measure.hardware); otherwise the cell gets one
@@ -10,6 +11,8 @@ between runs timed on the same hardware (bench.measure.hardware); otherwise the 
 both runs kept per-example predictions of the same test examples, a score drop beyond its
 threshold is a regression only if the paired test also calls the new run "worse" at 95%
 (bench/stats/bootstrap.py, docs/statistics.md): a drop inside the noise is shown, not failed.
+Where both folders hold 3 or more seeds of a cell, the method-level test of its seed group
+judges instead (bench/report/compare_groups.py): the noise between seeds counts too.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from rich.table import Table
 from bench.errors import BenchInputError
 from bench.measure.hardware import hardware_difference
 from bench.metric_registry import METRICS
+from bench.report.compare_groups import NoiseVerdict, group_verdicts
 from bench.stats.pairing import paired_verdicts
 from bench.record.predictions import deploy_key
 from bench.record import CellRecord
@@ -30,7 +34,7 @@ from bench.report.compare_rules import Rule, gated, rule_of, rules_from
 from bench.report.document import markdown_table
 from bench.record.rows import FINE_TUNED, cell_row, variant_row
 from bench.specs import CompareThresholds
-from bench.stats.bootstrap import PairedVerdict
+from bench.suite.identity import config_changes
 from bench.record.store import read_cell_records
 
 CELL = "(cell)"  # the target name of a whole cell, present in one folder only
@@ -106,21 +110,23 @@ def targets_of(record: CellRecord) -> dict[str, Target]:
 
 
 def verdicts_by_target(old: CellRecord, new: CellRecord, folders: tuple[Path, Path] | None
-                       ) -> dict[tuple[str, str], PairedVerdict]:
+                       ) -> dict[tuple[str, str], NoiseVerdict]:
     """(target, metric) -> paired verdict of new against old, where both kept predictions."""
     if folders is None:
         return {}
     by_key = paired_verdicts(old.to_dict(), new.to_dict(), *folders)
     targets = {"test": FINE_TUNED} | {deploy_key(v.variant, v.backend): f"{v.variant}/{v.backend}"
                                       for v in new.variants}
-    return {(targets[key], METRICS[metric].label): verdict for key, metrics in by_key.items()
-            if key in targets for metric, verdict in metrics.items() if metric in METRICS}
+    return {(targets[key], METRICS[metric].label): NoiseVerdict.of_runs(verdict)
+            for key, metrics in by_key.items() if key in targets
+            for metric, verdict in metrics.items() if metric in METRICS}
 
 
 def compare_cells(old: dict[str, CellRecord], new: dict[str, CellRecord],
-                  rules: dict[str, Rule], folders: tuple[Path, Path] | None = None
-                  ) -> list[ComparedMetric]:
+                  rules: dict[str, Rule], folders: tuple[Path, Path] | None = None,
+                  margin: float = 0.02) -> list[ComparedMetric]:
     rows: list[ComparedMetric] = []
+    groups = group_verdicts(old, new, folders, margin) if folders else {}
     for cell in sorted(old.keys() | new.keys()):
         if cell not in new:
             rows.append(ComparedMetric(cell, CELL, "status", old[cell].status, "missing",
@@ -129,6 +135,7 @@ def compare_cells(old: dict[str, CellRecord], new: dict[str, CellRecord],
             rows.append(ComparedMetric(cell, CELL, "status", "missing", new[cell].status,
                                        verdict="only in new"))
         else:
+            rows += configuration_rows(cell, old[cell], new[cell])
             before, after = targets_of(old[cell]), targets_of(new[cell])
             difference = hardware_difference(timing_environment(old[cell]),
                                              timing_environment(new[cell]))
@@ -136,17 +143,32 @@ def compare_cells(old: dict[str, CellRecord], new: dict[str, CellRecord],
                 rows.append(ComparedMetric(cell, CELL, HARDWARE, "", "",
                                            verdict=f"speed not compared: {difference}"))
                 before, after = without_speed(before), without_speed(after)
-            rows += compare_targets(cell, before, after, rules,
-                                    verdicts_by_target(old[cell], new[cell], folders))
+            noise = verdicts_by_target(old[cell], new[cell], folders) | {
+                (FINE_TUNED, label): verdict for (cell_id, label), verdict in groups.items()
+                if cell_id == cell}
+            rows += compare_targets(cell, before, after, rules, noise)
     return rows
 
 
+def configuration_rows(cell: str, old: CellRecord, new: CellRecord) -> list[ComparedMetric]:
+    """One row where both records name their configuration key and the keys differ: the
+    figures then compare two configurations, not two runs of one."""
+    if None in (old.config_hash, new.config_hash) or old.config_hash == new.config_hash:
+        return []
+    changes = config_changes(old.config.to_dict(), new.config.to_dict()) or [
+        "the device or precision resolved differently"]
+    return [ComparedMetric(cell, CELL, "configuration", old.config_hash, new.config_hash,
+                           verdict="configurations differ: " + "; ".join(changes))]
+
+
 def timing_environment(record: CellRecord) -> dict:
-    """The record's environment plus the threads its deployment was timed with (the form
+    """The environment its deployment was timed in (another host's than its training's where
+    `bench deploy` ran there) plus the threads it was timed with (the form
     bench/measure/hardware.py compares)."""
     threads = ((record.deployment_timing.threads if record.deployment_timing else None)
                or record.device.torch_threads)
-    return {**(record.environment.to_dict() if record.environment else {}), "threads": threads}
+    environment = record.deployment_environment or record.environment
+    return {**(environment.to_dict() if environment else {}), "threads": threads}
 
 
 def without_speed(targets: dict[str, Target]) -> dict[str, Target]:
@@ -157,7 +179,7 @@ def without_speed(targets: dict[str, Target]) -> dict[str, Target]:
 
 def compare_targets(cell: str, old: dict[str, Target], new: dict[str, Target],
                     rules: dict[str, Rule],
-                    verdicts: dict[tuple[str, str], PairedVerdict] | None = None
+                    verdicts: dict[tuple[str, str], NoiseVerdict] | None = None
                     ) -> list[ComparedMetric]:
     rows: list[ComparedMetric] = []
     for name in list(old) + [n for n in new if n not in old]:
@@ -183,28 +205,23 @@ def compare_targets(cell: str, old: dict[str, Target], new: dict[str, Target],
 
 
 def compare_metric(cell: str, target: str, metric: str, old: float | None, new: float | None,
-                   rule: Rule, paired: PairedVerdict | None = None) -> ComparedMetric:
+                   rule: Rule, noise: NoiseVerdict | None = None) -> ComparedMetric:
     if old is None or new is None:
         lost = new is None and old is not None
         return ComparedMetric(cell, target, metric, old, new,
                               verdict="no longer measured" if lost else "", regression=lost)
     if rule.regressed(old, new):
-        if paired is not None and paired.verdict != "worse":
+        if noise is not None and noise.verdict != "worse":
             return ComparedMetric(cell, target, metric, old, new, change(old, new, rule.relative),
-                                  f"beyond limit {rule.describe()}, but {paired.verdict} at 95% "
-                                  f"({describe_paired(paired)}): noise, not a regression")
-        found = f"; worse at 95% ({describe_paired(paired)})" if paired else ""
+                                  f"beyond limit {rule.describe()}, but {noise.verdict} at 95% "
+                                  f"({noise.how}): noise, not a regression")
+        found = f"; worse at 95% ({noise.how})" if noise else ""
         return ComparedMetric(cell, target, metric, old, new, change(old, new, rule.relative),
                               f"limit {rule.describe()}{found}", regression=True)
     verdict = ""
     if new != old:
         verdict = "better" if (new > old) == rule.higher_is_better else "worse, within limit"
     return ComparedMetric(cell, target, metric, old, new, change(old, new, rule.relative), verdict)
-
-
-def describe_paired(paired: PairedVerdict) -> str:
-    return (f"paired interval {paired.low:+.4f} to {paired.high:+.4f}, "
-            f"McNemar p={paired.mcnemar_p:.2g}")
 
 
 def change(old: float, new: float, relative: bool) -> str:
@@ -256,7 +273,7 @@ def run_compare(baseline: Path, new: Path, limits: CompareThresholds, markdown: 
                 console: Console) -> int:
     """Print the differences (stdout) and one line per regression (console); 1 on regression."""
     rows = compare_cells(load_side(baseline), load_side(new), rules_from(limits),
-                         folders=(baseline, new))
+                         folders=(baseline, new), margin=limits.equivalence_margin)
     if markdown:
         sys.stdout.write(render_markdown(rows))
     else:
