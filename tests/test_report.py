@@ -132,6 +132,18 @@ def test_a_retraining_variant_splits_its_change_through_its_control(results):
     assert CellRecord.from_dict({**record, "deployment_controls": None}).deployment_controls == []
 
 
+def test_no_deployment_choice_where_the_chosen_method_was_not_deployed(results):
+    """full has the higher validation F1 once lora's drops; only lora was deployed."""
+    path = results / "m--lora--tweets.json"
+    record = json.loads(path.read_text())
+    record["evaluation"]["validation"]["f1_macro"] = 0.60
+    write_json_atomic(path, record)
+    answer = answer_of(report_text(results))
+    assert "No deployment choice: the chosen method (`m--full--tweets`) has no deployed run " \
+           "with a validation score" in answer
+    assert "Deployed on this dataset: `m--lora--tweets`" in answer
+
+
 def test_without_validation_predictions_no_variant_is_chosen(results):
     answer = answer_of(report_text(results))
     assert "No variant can be judged against the budget" in answer

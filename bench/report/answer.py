@@ -129,6 +129,6 @@ def answer_blocks(dataset: str, groups: list[MethodGroup], variants: list[Varian
                      f"method's F1 is {signed(best.f1.mean - floor)} against it.")
     blocks: list[Block] = [Heading(3, dataset), Bullets(items)]
     if variants:
-        return blocks + deployment_blocks(chosen, folders)
+        return blocks + deployment_blocks(chosen, variants, folders)
     return blocks + [Text("No deployed variants on this dataset (the suite did not deploy its "
                           "cells), so no deployment choice.")]

@@ -89,12 +89,16 @@ def budget_table(judged: list[Judged]) -> Table:
                       "extra training's (control against fp32).")
 
 
-def deployment_blocks(group: MethodGroup, folders: dict[str, Path]) -> list[Block]:
+def deployment_blocks(group: MethodGroup, variants: list[VariantRow],
+                      folders: dict[str, Path]) -> list[Block]:
     """The chosen method's deployment choice, or one line saying why there is none."""
     reference = median_seed(group.records)
     if reference is None:
-        return [Text(f"The chosen method's runs (`{group.name}`) were not deployed with "
-                     "validation scores, so no deployment choice.")]
+        others = ", ".join(f"`{cell}`" for cell in dict.fromkeys(v.cell_id for v in variants))
+        return [Text(f"No deployment choice: the chosen method (`{group.name}`) has no deployed "
+                     "run with a validation score, and variants are judged only against the "
+                     f"chosen method's own fp32 model. Deployed on this dataset: {others} (their "
+                     "variants are in the results below).")]
     judged = judge_variants(reference, folders)
     if all(j.verdict == NOT_JUDGED for j in judged):
         return [Text("Which variant to deploy:"), Bullets([
