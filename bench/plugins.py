@@ -108,6 +108,23 @@ class Trainer(Protocol):
         """`epochs` more epochs on the cell's train split at `learning_rate`, no early stop."""
 
 
+@dataclass(frozen=True)
+class ExtraTraining:
+    """Epochs of the cell's training that a compression step adds on top of compressing
+    (pruning recovery, QAT). The deployment stage gives the same training to the uncompressed
+    model (its control, bench/stages/controls.py), so that the report can tell what the
+    compression did from what the extra training did."""
+
+    epochs: float
+    learning_rate: float
+
+    def run(self, model: nn.Module, trainer: Trainer) -> nn.Module:
+        """Every weight trained (a merged adapter model comes back frozen), no early stop."""
+        for parameter in model.parameters():
+            parameter.requires_grad_(True)
+        return trainer.train_more(model.train(), self.epochs, learning_rate=self.learning_rate)
+
+
 @dataclass
 class CompressionContext:
     trainer: Trainer | None  # the cell's training, None where not available
@@ -133,6 +150,11 @@ class Compression(ABC):
         """Change this private fp32 copy of the model in PyTorch (only called when
         `changes_model`); return the model and what to record about the step."""
         return model, {}
+
+    def extra_training(self, params: Any) -> ExtraTraining | None:
+        """The training this step adds to compressing, None where it adds none. A step that
+        trains must train through this (`ExtraTraining.run`): its control gets the same."""
+        return None
 
 
 QuantizeFunction = TypeVar("QuantizeFunction")

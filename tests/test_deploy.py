@@ -34,17 +34,43 @@ def deployed(tmp_path_factory):
     torch.manual_seed(0)
     model = load_classifier(SPEC, TASK)
     cell.train(model)
-    params = {"prune": COMPRESSIONS.get("prune").Params(ffn_ratio=0.5, round_to=8),
+    params = {"prune": COMPRESSIONS.get("prune").Params(ffn_ratio=0.5, round_to=8,
+                                                        recovery_epochs=1),
               "qat": COMPRESSIONS.get("qat").Params(epochs=1, learning_rate=1e-4)}
     workdir = tmp_path_factory.mktemp("deploy")
     deployment = deploy_cell(model, tokenizer, TASK, data["test"], FAST, params, cell,
                              workdir, "cpu", keep_predictions=KEPT.__setitem__,
                              validation_data=data["validation"])
+    CONTROLS.update({r.variant: r for r in deployment.variants if r.trained_as})
     return {"timing": deployment.timing.to_dict(),  # as the record stores them
-            **{(r.variant, r.backend): r.to_dict() for r in deployment.variants}}
+            **{(r.variant, r.backend): r.to_dict() for r in deployment.variants
+               if not r.trained_as}}
 
 
 KEPT: dict = {}  # per-example predictions the fixture's deployment handed back
+CONTROLS: dict = {}  # the fixture's controls by name
+
+
+def test_a_retraining_chain_gets_a_scored_untimed_control(deployed):
+    """prune (1 recovery epoch) and prune+int8 share one control; qat has its own; int8 and the
+    chain that cannot run have none. A control holds test and validation scores and
+    predictions, its extra training and its change against fp32, and no timing."""
+    assert set(CONTROLS) == {"fp32+prune-training", "fp32+qat-training"}
+    for (variant, backend), record in variants(deployed).items():
+        expected = {"prune": "fp32+prune-training", "prune+int8": "fp32+prune-training",
+                    "qat": "fp32+qat-training"}.get(variant)
+        assert record["control"] == expected, (variant, backend)
+    control = CONTROLS["fp32+prune-training"]
+    assert control.ok and control.backend == "torch" and control.chain == []
+    assert control.trained_as == ["prune"]
+    assert control.compression_info == {"prune": {"epochs": 1, "learning_rate": 5e-5}}
+    for split, metrics in (("test", control.metrics), ("validation", control.validation_metrics)):
+        kept = KEPT[f"deploy/fp32+prune-training/torch/{split}"]
+        assert (kept.probs.argmax(1) == kept.labels).mean() == metrics.score("accuracy")
+    assert not control.latency and "f1_macro" in control.deltas
+    assert "fp32+prune-training/torch" not in deployed["timing"]["order"]
+    fp32 = KEPT["deploy/fp32/torch/validation"].probs
+    assert abs(KEPT["deploy/fp32+prune-training/torch/validation"].probs - fp32).max() > 1e-4
 
 
 def test_each_variant_keeps_its_test_predictions_in_split_order(deployed):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from bench.stats.selection import Candidate, select_best, select_within
+from bench.stats.selection import (INCONCLUSIVE, OUTSIDE, WITHIN, Candidate, Change,
+                                   budget_verdict, select_best)
 from bench.stats.bootstrap import (bootstrap_interval, mcnemar_exact_p, metric_under_weights,
                          indicator_matrices, paired_verdict, summarize_seeds)
 
@@ -126,11 +127,13 @@ def test_best_is_chosen_on_validation_not_test():
     assert selection.chosen is a and selection.excluded == {"c": "no validation score"}
 
 
-def test_within_checks_accuracy_and_f1():
-    reference = candidate("fp32", 0.80, 0.78, 0.77, latency=10)
-    f1_only = candidate("int8", 0.786, 0.7703, 0.77, latency=3)  # F1 -0.97 pt, acc -1.4 pt
-    both = candidate("prune", 0.795, 0.775, 0.76, latency=6)
-    selection = select_within([reference, f1_only, both], reference, 1.0,
-                              prefer=lambda c: c.extra["latency"])
-    assert selection.chosen is both
-    assert "accuracy 1.40 pt below" in selection.excluded["int8"]
+def test_the_budget_is_judged_on_the_paired_interval_of_every_metric():
+    clear = [Change("f1_macro", -0.002, -0.008, 0.004), Change("accuracy", 0.0, -0.005, 0.005)]
+    assert budget_verdict(clear, 1.0) == WITHIN
+    # the point estimate loses half a point, but the interval reaches 2 points below
+    wide = [Change("f1_macro", -0.005, -0.02, 0.01), Change("accuracy", 0.0, -0.005, 0.005)]
+    assert budget_verdict(wide, 1.0) == INCONCLUSIVE
+    # F1 kept, accuracy surely 1.5 points down: outside
+    accuracy_lost = [clear[0], Change("accuracy", -0.015, -0.02, -0.011)]
+    assert budget_verdict(accuracy_lost, 1.0) == OUTSIDE
+    assert budget_verdict([], 1.0) == INCONCLUSIVE

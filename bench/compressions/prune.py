@@ -12,9 +12,8 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from bench.compressions._common import make_trainable
 from bench.errors import VariantSkipped
-from bench.plugins import Compression, CompressionContext
+from bench.plugins import Compression, CompressionContext, ExtraTraining
 from bench.table_checks import AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE
 
 if TYPE_CHECKING:
@@ -62,11 +61,16 @@ class StructuredPrune(Compression):
                 "heads": f"{before['heads']}->{after['heads']}",
                 "parameters_before": before["parameters"], "parameters_after": after["parameters"],
                 "config_matches": params.head_ratio == 0, "recovery_epochs": params.recovery_epochs}
-        if params.recovery_epochs > 0:
-            context.progress(f"prune: recovery training, {params.recovery_epochs} epoch(s)")
-            model = context.trainer.train_more(make_trainable(model), params.recovery_epochs,
-                                               learning_rate=params.recovery_learning_rate)
+        recovery = self.extra_training(params)
+        if recovery:
+            context.progress(f"prune: recovery training, {recovery.epochs} epoch(s)")
+            model = recovery.run(model, context.trainer)
         return model.eval(), info
+
+    def extra_training(self, params: PruneParams) -> ExtraTraining | None:
+        if params.recovery_epochs <= 0:
+            return None
+        return ExtraTraining(params.recovery_epochs, params.recovery_learning_rate)
 
 
 def encoder_layers(model: nn.Module) -> list[nn.Module]:

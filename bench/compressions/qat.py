@@ -19,10 +19,9 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from bench.compressions._common import make_trainable
 from bench.errors import VariantSkipped
-from bench.plugins import (Compression, CompressionContext, ModuleQuantizer, OnnxFileQuantizer,
-                           QuantizeStep)
+from bench.plugins import (Compression, CompressionContext, ExtraTraining, ModuleQuantizer,
+                           OnnxFileQuantizer, QuantizeStep)
 from bench.table_checks import POSITIVE
 from bench.compressions.quantize import (Int8Params, in_base_model, onnx_int8_info, quantize_onnx,
                              require_linear_layers)
@@ -63,12 +62,14 @@ class QuantizationAwareTraining(Compression):
             weight_config=IntxFakeQuantizeConfig(torch.int8, "per_channel"), step="prepare"),
             filter_fn=in_encoder)
         context.progress(f"qat: fake-quantized training, {params.epochs} epoch(s)")
-        model = context.trainer.train_more(make_trainable(model), params.epochs,
-                                           learning_rate=params.learning_rate)
+        model = self.extra_training(params).run(model, context.trainer)
         quantize_(model, QATConfig(step="convert"), filter_fn=in_encoder)
         return model.eval(), {"epochs": params.epochs, "learning_rate": params.learning_rate,
                               "trained_as": "int8 per-token asymmetric activations, int8 "
                                             "per-channel weights (torchao fake quantization)"}
+
+    def extra_training(self, params: QATParams) -> ExtraTraining:
+        return ExtraTraining(params.epochs, params.learning_rate)
 
 
 def torch_recipe(params: QATParams, device: str) -> QuantizeStep[ModuleQuantizer]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.errors import first_line
 from bench.record.base import Part
-from bench.record.deployment import Deployment, DeploymentTiming
+from bench.record.deployment import DeployedVariant, Deployment, DeploymentTiming
 from bench.record.metrics import Baseline, Evaluation
 from bench.record.training import TrainingSummary
 
@@ -185,6 +185,9 @@ class CellRecord(Part):
     examples: list[Example] = field(default_factory=list)
     artefacts: Artefacts = field(default_factory=Artefacts)
     deployment: Deployment | None = None
+    # the uncompressed model trained as each retraining chain trains, not timed: what separates
+    # a compression's effect from its extra training's (bench/stages/controls.py)
+    deployment_controls: list[DeployedVariant] = field(default_factory=list)
     deployment_timing: DeploymentTiming | None = None
     deployment_device: str | None = None
     deployment_environment: Environment | None = None  # the host the deployment ran on
@@ -203,6 +206,7 @@ class CellRecord(Part):
               "environment": Environment.from_dict, "baseline": Baseline.from_dict,
               "parameters": Parameters.from_dict, "evaluation": Evaluation.from_dict,
               "training": TrainingSummary.from_dict, "deployment": Deployment.from_dict,
+              "deployment_controls": lambda rows: [DeployedVariant.from_dict(r) for r in rows],
               "deployment_timing": DeploymentTiming.from_dict,
               "deployment_environment": Environment.from_dict}
 

@@ -70,6 +70,11 @@ class DeployedVariant(Part):
     # deployed; None in records from before this was written
     merged: bool | None = None
     latency_recheck: dict = field(default_factory=dict)  # records from before timing rounds
+    # a variant whose chain retrains (pruning recovery, QAT): the name of its control, the
+    # uncompressed model given the same extra training (bench/stages/controls.py)
+    control: str | None = None
+    # a control: the chain steps whose extra training it repeats, without compressing
+    trained_as: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     NESTED = {"footprint": Footprint.from_dict, "latency": by_batch(LatencyStats.from_dict),

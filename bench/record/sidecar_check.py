@@ -38,7 +38,7 @@ class SidecarCheck:
 def recorded_splits(record: CellRecord) -> dict[str, Metrics]:
     """Prediction key -> the metrics the record states for it."""
     splits = {"test": record.evaluation.test, "validation": record.evaluation.validation}
-    for variant in record.variants:
+    for variant in record.variants + record.deployment_controls:
         if variant.status == "ok":
             splits[deploy_key(variant.variant, variant.backend)] = variant.metrics
             splits[deploy_key(variant.variant, variant.backend, "validation")] = (

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.report.document import Block, Bullets, Heading, Text
-from bench.report.format import NO_INTERVAL, interval, mb, num, signed
-from bench.report.deploy_choice import choose_variants
+from bench.report.deploy_answer import deployment_blocks
+from bench.report.format import num, signed
 from bench.report.groups import MethodGroup
 from bench.report.method_set import judged, set_lines
-from bench.report.tables import speedup_text
 from bench.record.rows import VariantRow
 from bench.report.verdicts import Comparison, compare
 from bench.stats.methods import RUNS_NOT_METHODS
@@ -104,49 +103,18 @@ def difference(a: MethodGroup, b: MethodGroup) -> float | None:
     return None if a.f1.mean is None or b.f1.mean is None else a.f1.mean - b.f1.mean
 
 
-def speedup_of(row: VariantRow, target: str) -> str:
-    """The speed-up at the latency or the throughput batch, with its interval if timed so."""
-    text = speedup_text(*(getattr(row, f"speedup_{target}_{part}")
-                          for part in ("batch", "low", "high", "verdict")))
-    return "speed-up –" if text == "–" else f"{text} against fp32/torch"
-
-
-def variant_text(row: VariantRow) -> str:
-    bounds = interval(row.f1_macro_low, row.f1_macro_high) or NO_INTERVAL
-    return (f"**{row.method}: {row.variant} on {row.backend}**, {mb(row.size_mb)} MB, "
-            f"test F1 {num(row.f1_macro)} ({bounds}; Δ {signed(row.delta_f1_macro)} against "
-            "its fp32)")
-
-
-def deployment_lines(rows: list[VariantRow]) -> list[str]:
-    choice = choose_variants(rows)
-    if choice is None:
-        return []
-    lines = []
-    if choice.fastest:
-        row = choice.fastest
-        lines.append(f"Lowest latency (batch {row.latency_batch}): {variant_text(row)}; p50 "
-                     f"{num(row.p50_ms_latency_batch, 2)} ms, {speedup_of(row, 'latency')}.")
-    if choice.busiest:
-        row = choice.busiest
-        lines.append(f"Highest throughput (batch {row.throughput_batch}): {variant_text(row)}; "
-                     f"{num(row.samples_per_s_throughput_batch, 1)} samples/s, "
-                     f"{speedup_of(row, 'throughput')}.")
-    if choice.smallest:
-        lines.append(f"Smallest file: {variant_text(choice.smallest)}.")
-    return lines + [choice.budget]
-
-
 def method_lines(groups: list[MethodGroup], folders: dict[str, Path], margin: float,
-                 best: MethodGroup, on_validation: bool) -> list[str]:
+                 best: MethodGroup, on_validation: bool) -> tuple[list[str], MethodGroup]:
     """Method-level statements where seeds allow (bench/report/method_set.py); otherwise
-    "runs, not methods" and the run-level lines, which name runs, not methods."""
+    "runs, not methods" and the run-level lines, which name runs, not methods. Returns them
+    with the group the answer chose: the method-level reference, else the best run's group."""
     result = judged(groups, folders, margin)
     lines = set_lines(result, groups)
     if result.reference is not None:
-        return lines
+        return lines, next(g for g in groups if g.name == result.reference)
     tests = {g.name: compare(g, best, folders) for g in groups if g is not best}
-    return lines + [best_line(best, on_validation, tests), cheapest_line(best, groups, tests)]
+    return lines + [best_line(best, on_validation, tests),
+                    cheapest_line(best, groups, tests)], best
 
 
 def answer_blocks(dataset: str, groups: list[MethodGroup], variants: list[VariantRow],
@@ -154,16 +122,13 @@ def answer_blocks(dataset: str, groups: list[MethodGroup], variants: list[Varian
     best, on_validation = best_method(groups)
     if best is None:
         return [Heading(3, dataset), Text("No finished cell with test scores.")]
-    items = method_lines(groups, folders, margin, best, on_validation)
+    items, chosen = method_lines(groups, folders, margin, best, on_validation)
     floor = best.first.baseline_f1_macro
     if floor is not None:
         items.append(f"Floor (TF-IDF + logistic regression): test F1 {num(floor)}; the best "
                      f"method's F1 is {signed(best.f1.mean - floor)} against it.")
-    deploy = deployment_lines(variants)
     blocks: list[Block] = [Heading(3, dataset), Bullets(items)]
-    if deploy:
-        blocks += [Text("Which variant to deploy, per target:"), Bullets(deploy)]
-    else:
-        blocks.append(Text("No deployed variants on this dataset (the suite did not deploy its "
-                           "cells), so no deployment choice."))
-    return blocks
+    if variants:
+        return blocks + deployment_blocks(chosen, variants, folders)
+    return blocks + [Text("No deployed variants on this dataset (the suite did not deploy its "
+                          "cells), so no deployment choice.")]

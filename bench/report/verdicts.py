@@ -84,8 +84,8 @@ def compare(a: MethodGroup, b: MethodGroup, folders: dict[str, Path]) -> Compari
                       pairs=len(tests))
 
 
-def load_test_predictions(record: CellRecord, folders: dict[str, Path]):
-    """(labels, class probabilities) on the test split, or None without a sidecar."""
+def load_sidecar(record: CellRecord, folders: dict[str, Path]) -> dict | None:
+    """Every split the record's sidecar keeps (bench/record/predictions.py keys), or None."""
     if not record.predictions_file or record.cell_id not in folders:
         return None
     path = folders[record.cell_id] / record.predictions_file
@@ -93,7 +93,12 @@ def load_test_predictions(record: CellRecord, folders: dict[str, Path]):
         return None
     from bench.record.predictions import load_predictions
 
-    split = load_predictions(path).get("test")
+    return load_predictions(path)
+
+
+def load_test_predictions(record: CellRecord, folders: dict[str, Path]):
+    """(labels, class probabilities) on the test split, or None without a sidecar."""
+    split = (load_sidecar(record, folders) or {}).get("test")
     if split is None or split.probs.ndim != 2:
         return None
     return split.labels, split.probs

@@ -26,8 +26,8 @@ def deployment_device(requested: str) -> str:
 
 
 def deploy_stage(cell: Cell, files: StageFiles, record: CellRecord, predictions: dict) -> None:
-    """Fill the record's `deployment` and `deployment_timing`; each variant's per-example
-    predictions go to `predictions`."""
+    """Fill the record's `deployment`, `deployment_controls` and `deployment_timing`; each
+    variant's (and control's) per-example predictions go to `predictions`."""
     from bench.data import prepare_dataset
     from bench.models.loading import load_tokenizer
     from bench.registry import METHODS
@@ -51,7 +51,8 @@ def deploy_stage(cell: Cell, files: StageFiles, record: CellRecord, predictions:
         compression_params=cell.compressions, trainer=trainer, workdir=files.deploy_workdir,
         device=device, progress=deploy_progress(cell.deploy),
         keep_predictions=predictions.__setitem__, validation_data=trainer.data["validation"])
-    record.deployment = Deployment(deployment.variants)
+    record.deployment = Deployment([v for v in deployment.variants if not v.trained_as])
+    record.deployment_controls = [v for v in deployment.variants if v.trained_as]
     record.deployment_timing = deployment.timing
 
 

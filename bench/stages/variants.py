@@ -10,7 +10,9 @@ torch backend and ONNX Runtime's quantize_dynamic of the exported (possibly prun
 on the onnxruntime backend, because models quantized in PyTorch do not export to ONNX.
 
 The uncompressed "fp32" variant runs first on every backend; the fp32 model on the first
-backend (torch by default) is the reference for every delta and speed-up.
+backend (torch by default) is the reference for every delta and speed-up. A chain that retrains
+(pruning recovery, QAT) also gets its control, the uncompressed model trained the same way,
+scored on the first backend and not timed (bench/stages/controls.py).
 
 Every variant is prepared (compressed, exported, session built), its cold call timed and its
 predictions scored first; only then are all of them timed together in interleaved rounds
@@ -46,6 +48,7 @@ from bench.record.metrics import Metrics
 from bench.record.predictions import SplitPredictions, deploy_key
 from bench.registry import BACKENDS, COMPRESSIONS, quantize_recipe
 from bench.specs import DeploySpec
+from bench.stages.controls import UNCOMPRESSED, Control, control_of
 from bench.stages.deploy_inputs import DeployInputs, build_inputs
 from bench.stages.evaluate import evaluate
 from bench.stages.timing_rounds import first_calls
@@ -58,7 +61,7 @@ if TYPE_CHECKING:
     from bench.stages.trainer import CellTrainer
 
 
-REFERENCE = "fp32"
+REFERENCE = UNCOMPRESSED
 COMPARED_METRICS = ("accuracy", "f1_macro", "f1_micro")
 
 
@@ -87,12 +90,44 @@ class VariantRunner:
     keep_predictions: Callable[[str, SplitPredictions], None]
 
     def prepare(self, chain: list[str], backend: Backend) -> Prepared:
-        prepared = Prepared(DeployedVariant(variant_name(chain), list(chain), backend.name,
-                                            status="ok", merged=not self.unmerged))
-        record = prepared.record
+        record = DeployedVariant(variant_name(chain), list(chain), backend.name, status="ok",
+                                 merged=not self.unmerged)
         self.progress(f"{record.variant} on {backend.name}")
+        return self.guarded(record, lambda prepared: self._prepare(chain, backend, prepared))
+
+    def prepare_controls(self, variants: list[Prepared], backend: Backend) -> list[Prepared]:
+        """The control of every retraining chain that built (bench/stages/controls.py), on
+        `backend`, scored but not timed; each variant's record names its control."""
+        controls: dict[Control, Prepared] = {}
+        for record in (v.record for v in variants if v.record.ok):
+            control = control_of(record.chain, self.models.compressions, self.models.params)
+            if control is None:
+                continue
+            if control not in controls:
+                controls[control] = self.prepare_control(control, backend)
+            record.control = control.name
+        return list(controls.values())
+
+    def prepare_control(self, control: Control, backend: Backend) -> Prepared:
+        record = DeployedVariant(control.name, [], backend.name, status="ok", merged=True,
+                                 trained_as=control.trained_as)
+
+        def build(prepared: Prepared) -> None:
+            backend.check(self.device)
+            model, record.compression_info = control.train(
+                self.models.get([])[0], self.models.context.trainer, self.progress)
+            self._build(model, backend, prepared, None)
+
+        prepared = self.guarded(record, build)
+        prepared.predictor = None  # scored only: not timed
+        release_memory(self.device)
+        return prepared
+
+    def guarded(self, record: DeployedVariant, build: Callable[[Prepared], None]) -> Prepared:
+        """`build` run on a fresh Prepared, every problem turned into the record's status."""
+        prepared = Prepared(record)
         try:
-            self._prepare(chain, backend, prepared)
+            build(prepared)
         except VariantSkipped as skip:
             record.status, record.reason = "skipped", str(skip)
         except Exception as error:  # one variant's failure never ends the cell
@@ -112,6 +147,12 @@ class VariantRunner:
             info = record.compression_info
             record.compression_info = {**info, chain[-1]: {**info.get(chain[-1], {}),
                                                            **quantize.info}}
+        self._build(model, backend, prepared, quantize)
+
+    def _build(self, model: nn.Module, backend: Backend, prepared: Prepared,
+               quantize: QuantizeStep | None) -> None:
+        """`model` on `backend`: prepared, cold-called, checked against PyTorch and scored."""
+        record = prepared.record
         start = time.perf_counter()
         predictor = backend.prepare(model, self.inputs.examples,
                                     self.workdir / record.variant / backend.name, self.device,
@@ -176,8 +217,8 @@ def compare_to_reference(records: list[DeployedVariant], backend: str
                          ) -> list[DeployedVariant]:
     """Deltas of the compared metrics and speed-ups (with their interval over the rounds)
     against fp32 on `backend`."""
-    reference = next((r for r in records if not r.chain and r.backend == backend and r.ok),
-                     None)
+    reference = next((r for r in records if not r.chain and not r.trained_as
+                      and r.backend == backend and r.ok), None)
     for record in records:
         record.reference = f"{REFERENCE}/{backend}"
         if reference is None or not record.ok:
@@ -202,7 +243,8 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
     name to its Params (absent: defaults); `trainer` trains a model further on the cell's
     train split (pruning recovery, QAT: `train_more`), None where not available; `keep_predictions` receives
     each variant's per-example predictions (bench/record/predictions.py keys); with
-    `validation_data`, each variant is scored on it too (`validation_metrics`).
+    `validation_data`, each variant is scored on it too (`validation_metrics`). The controls
+    of retraining chains come last among the records, untimed, their `trained_as` set.
     """
     with prepared_variants(model, tokenizer, task, test_data, spec, compression_params,
                            trainer, workdir, device, progress, keep_predictions,
@@ -236,6 +278,7 @@ def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Da
         backends = [BACKENDS.get(name)() for name in spec.backends]
         variants = [runner.prepare(chain, backend)
                     for chain in [[], *spec.variants] for backend in backends]
+        variants += runner.prepare_controls(variants, backends[0])
         yield variants, inputs, threads
         del variants, models
         release_memory(device)

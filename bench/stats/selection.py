@@ -1,12 +1,12 @@
 """Choices a report makes ("the best method", "the fastest variant within 1 point of fp32"),
 made on validation scores and reported on test: choosing on the test split and then reporting
-that same split overstates the winner. A "within N points" choice checks accuracy and macro-F1
-alike, so that a variant that keeps F1 but loses accuracy (or the reverse) is not let through.
+that same split overstates the winner. A "within N points" verdict checks accuracy and
+macro-F1 alike, so that a variant that keeps F1 but loses accuracy (or the reverse) is not let
+through, and judges their paired intervals, not their point estimates.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 CHECKED = ("f1_macro", "accuracy")  # every choice looks at both; best ranks F1 first
 
@@ -42,24 +42,28 @@ def select_best(candidates: list[Candidate]) -> Selection:
                      "highest validation macro-F1 (then accuracy); figures shown are test")
 
 
-def select_within(candidates: list[Candidate], reference: Candidate, points: float,
-                  prefer: Callable[[Candidate], float]) -> Selection:
-    """Of the candidates whose validation accuracy and macro-F1 are both no more than `points`
-    (percentage points) below `reference`'s, the one with the lowest `prefer` (e.g. latency)."""
-    if not reference.scored():
-        return Selection(None, [], {reference.name: "reference has no validation score"},
-                         f"within {points:g} pt of {reference.name}: no validation reference")
-    excluded = unscored(candidates)
-    eligible = []
-    for candidate in (c for c in candidates if c.scored()):
-        drops = {m: 100 * (reference.validation[m] - candidate.validation[m]) for m in CHECKED}
-        too_far = {m: d for m, d in drops.items() if d > points + 1e-9}
-        if too_far:
-            excluded[candidate.name] = "; ".join(f"validation {m} {d:.2f} pt below"
-                                                 for m, d in too_far.items())
-        else:
-            eligible.append(candidate)
-    chosen = min(eligible, key=prefer, default=None)
-    return Selection(chosen, eligible, excluded,
-                     f"within {points:g} pt of {reference.name} in validation accuracy and "
-                     "macro-F1; figures shown are test")
+WITHIN, OUTSIDE, INCONCLUSIVE = "within budget", "outside budget", "inconclusive"
+
+
+@dataclass
+class Change:
+    """One metric of a variant minus the reference's, on the same examples, with its 95% paired
+    bootstrap interval (bench/stats/bootstrap.py paired_verdict)."""
+
+    metric: str
+    difference: float
+    low: float
+    high: float
+
+
+def budget_verdict(changes: list[Change], points: float) -> str:
+    """Judged on intervals, not point estimates: a variant that lost 0.5 point of F1 on a small
+    validation set may have lost 3. Within budget: the lower end of every metric's interval is
+    above -`points` (percentage points); outside: the upper end of some metric's is below it;
+    otherwise inconclusive (these examples cannot tell), which cannot be chosen either."""
+    margin = points / 100
+    if any(c.high < -margin for c in changes):
+        return OUTSIDE
+    if changes and all(c.low > -margin for c in changes):
+        return WITHIN
+    return INCONCLUSIVE
