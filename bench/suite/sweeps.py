@@ -6,7 +6,9 @@ each key is a list (a uniform choice), `{ uniform = [low, high] }` or
 `{ log_uniform = [low, high] }` (learning rates). Draws are made trial by trial, key by key in
 sorted order, from numpy's generator seeded with `search_seed`, and rounded to 4 significant
 digits: the same suite always gives the same trials, and raising `trials` keeps the earlier
-ones (so their cells resume instead of rerunning).
+ones (so their cells resume instead of rerunning). A suite's [study] (bench/suite/study.py)
+draws its trials here too; a sampler or pruner library (Optuna) could replace `combinations`
+without changing what a suite declares.
 """
 from __future__ import annotations
 
