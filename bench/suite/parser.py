@@ -257,7 +257,7 @@ class SuiteParser:
         `seeds` would tune or repeat it differently. Its `study` table narrows the space."""
         space = entry.get("study", {})
         if self.study is None:
-            if "study" in entry:
+            if "study" in entry and "study" not in self.raw:  # else [study] itself is reported
                 self.problems.append(f"{where}.study: needs a [study] table in the suite")
             return
         for key in ("sweep", "seeds"):
