@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from bench.specs import SCORES
+from bench.specs import SCORES, not_a_score
 from bench.suite.cell import Cell
 from bench.suite.sweeps import Sweep, parse_sweep
 from bench.table_checks import AT_LEAST_ONE, SEED
@@ -52,9 +52,7 @@ class StudySettings:
                                       f"{self.trial_seed} among {self.seeds}: the chosen "
                                       "trial would be scored again on the seed it was chosen on"))
         if self.selection_metric not in SCORES:
-            problems.append(("selection_metric", f"expected a score where higher is better, "
-                                                 f"one of {', '.join(SCORES)}; got "
-                                                 f"{self.selection_metric!r}"))
+            problems.append(("selection_metric", not_a_score(self.selection_metric)))
         return problems
 
 
