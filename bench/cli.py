@@ -62,6 +62,7 @@ def readable_records(folder: Path, console: Console, verb: str):
 
 def cmd_run(args, console: Console) -> int:
     from dataclasses import replace
+    from functools import partial
 
     from bench.suite.preflight import checked_suite
     from bench.executors.runner import run_suite
@@ -75,11 +76,15 @@ def cmd_run(args, console: Console) -> int:
     if args.output:
         suite = replace(suite, output_dir=args.output)
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    run = run_suite
+    if suite.study is not None:  # trials, the choice, then the chosen seed cells
+        from bench.executors.study_run import run_study
+
+        run = partial(run_study, only=args.only)
     if args.dry_run:
-        run_suite(suite, cells, None, force=args.force, console=console, dry_run=True)
+        run(suite, cells, None, force=args.force, console=console, dry_run=True)
         return 0
-    summary = run_suite(suite, cells, make_executor(args, suite), force=args.force,
-                        console=console)
+    summary = run(suite, cells, make_executor(args, suite), force=args.force, console=console)
     console.print(f"results in {suite.output_dir}; report: bench report {suite.output_dir} --md",
                   markup=False)
     if args.mlflow:
@@ -154,9 +159,15 @@ def cmd_validate(args, console: Console) -> int:
     for cell in cells:
         sweep = f"  {cell.sweep}" if cell.sweep else ""
         print(f"{cell.id}{sweep}")
+    later = [] if suite.study is None else list(dict.fromkeys(
+        cell.id for cell in suite.study.every_seed_cell()))
+    for cell_id in later:
+        print(f"{cell_id}  (the chosen trial, once the trials have run)")
     sys.stdout.flush()
     unchecked = " (models not checked)" if args.skip_models else ""
-    sys.stderr.write(f"{args.suite}: valid{unchecked}, {len(cells)} cell(s) -> {suite.output_dir}\n")
+    study = f" ({len(cells)} trial(s), then {len(later)} seed cell(s))" if later else ""
+    sys.stderr.write(f"{args.suite}: valid{unchecked}, {len(cells) + len(later)} cell(s)"
+                     f"{study} -> {suite.output_dir}\n")
     return 0
 
 
@@ -188,6 +199,7 @@ def report_margin(args) -> float:
 
 
 def cmd_report(args, console: Console) -> int:
+    from bench.record.study import read_study
     from bench.report import build_document, render_csv, to_html, to_markdown
 
     check_results_folder(args.results)
@@ -202,7 +214,9 @@ def cmd_report(args, console: Console) -> int:
         text = render_csv(loaded.records)
     else:
         plots = args.output.parent if args.output else None
-        document = build_document(loaded.records, loaded.folders, plots, report_margin(args))
+        study = read_study(args.results)
+        document = build_document(loaded.records, loaded.folders, plots, report_margin(args),
+                                  study.selection_metric if study else "f1_macro")
         text = (to_html(document, f"peft-bench report: {args.results}", plots) if args.html
                 else to_markdown(document))
     if args.output:

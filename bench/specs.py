@@ -113,10 +113,13 @@ class TrainingConfig:
             problems.append(("max_steps", f"expected -1 (train for `epochs`) or a step count "
                                           f">= 1, got {self.max_steps}"))
         if self.metric_for_best not in SCORES:
-            problems.append(("metric_for_best", f"expected a score where higher is better, one "
-                                                f"of {', '.join(SCORES)}; got "
-                                                f"{self.metric_for_best!r}"))
+            problems.append(("metric_for_best", not_a_score(self.metric_for_best)))
         return problems
+
+
+def not_a_score(name: str) -> str:
+    """Why `name` cannot rank models (a best epoch, a study's trials)."""
+    return f"expected a score where higher is better, one of {', '.join(SCORES)}; got {name!r}"
 
 
 @dataclass

@@ -37,6 +37,10 @@ def deployable_cells(store: ResultStore, only: list[str] | None,
                             "(removed?): rerun it with bench run")
             continue
         cell = with_backends(files.load_cell(), backends)
+        if not cell.scores_test:
+            problems.append(f"{record.cell_id}: a [study] trial, scored on validation only, is "
+                            "never deployed (its chosen configuration's seed cells are)")
+            continue
         if cell.deploy is None:
             problems.append(f"{record.cell_id}: its suite does not deploy it; name the "
                             "backends with --backends")

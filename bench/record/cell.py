@@ -42,6 +42,7 @@ class CellConfig(Part):
     sweep: dict = field(default_factory=dict)
     deploy: dict | None = None
     compressions: dict = field(default_factory=dict)
+    study: dict | None = None  # {"role": "trial" | "seed", "index": N}; None: no [study]
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -52,7 +53,13 @@ class CellConfig(Part):
                    training=asdict(cell.training), sweep=cell.sweep,
                    deploy=None if cell.deploy is None else asdict(cell.deploy),
                    compressions={name: asdict(params)
-                                 for name, params in cell.compressions.items()})
+                                 for name, params in cell.compressions.items()},
+                   study=None if cell.study is None else asdict(cell.study))
+
+    @property
+    def is_trial(self) -> bool:
+        """A [study] trial: scored on validation only, never a result to compare on test."""
+        return (self.study or {}).get("role") == "trial"
 
     @property
     def model_name(self) -> str | None:

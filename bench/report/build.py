@@ -11,6 +11,7 @@ from bench.report.document import Document, Heading, Image, Table, Text
 from bench.report.format import num
 from bench.report.groups import group_cells
 from bench.report.method_set import comparisons_table, judged
+from bench.report.study_section import split_trials, study_blocks
 from bench.report.tables import (before_after_table, deployment_summary_table,
                                  evaluation_table, floor_text, sizes_table, summary_table,
                                  trials_tables)
@@ -65,9 +66,12 @@ def header(records: list[CellRecord], ok: list[CellRecord]) -> list:
 
 
 def build_document(records: list[CellRecord], folders: dict[str, Path],
-                   plot_folder: Path | None = None, margin: float = 0.02) -> Document:
+                   plot_folder: Path | None = None, margin: float = 0.02,
+                   study_metric: str = "f1_macro") -> Document:
     """`folders`: cell id -> the folder of its result file (where its predictions lie);
-    `margin`: of equivalence and non-inferiority, in macro-F1 (docs/statistics.md)."""
+    `margin`: of equivalence and non-inferiority, in macro-F1 (docs/statistics.md);
+    `study_metric`: what a [study] chose its trials on (study.json's `selection_metric`)."""
+    trials, records = split_trials(records)  # validation only: their own section
     ok = [r for r in records if r.ok]
     failed = [r for r in records if not r.ok]
     plotter = Plotter(plot_folder)
@@ -100,7 +104,8 @@ def build_document(records: list[CellRecord], folders: dict[str, Path],
                          verdicts)
         document.add(Text("**Before and after fine-tuning** (test split)"),
                      before_after_table(rows))
-        for method, table in trials_tables(rows):
+        for method, table in trials_tables(cell_rows([m for m in members
+                                                      if m.config.study is None])):
             document.add(Text(f"**Trials of {method}** (ordered by the swept values)"), table)
         document.add(Text("**Evaluation of the fine-tuned models** (test split)"),
                      evaluation_table(rows), Text("**Sizes and wrapped modules**"),
@@ -128,6 +133,8 @@ def build_document(records: list[CellRecord], folders: dict[str, Path],
             image = plotter.draw(f"{dataset}-{name}", function, *args)
             if image:
                 document.add(Image(image, f"{dataset}: {alt}"))
+    if trials:
+        document.add(*study_blocks(trials, study_metric))
     if failed:
         document.add(Heading(2, "Failed cells"), Table(
             ["cell", "phase", "error", "reason"],

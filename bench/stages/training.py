@@ -15,7 +15,8 @@ from bench.suite.cell import Cell
 def train_stage(cell: Cell, files: StageFiles, record: CellRecord, phases: Phases,
                 predictions: dict) -> None:
     """Fill `record` (and `predictions`, per example: bench/record/predictions.py) in place, so
-    that a failure keeps everything measured before it."""
+    that a failure keeps everything measured before it. A [study] trial is scored on
+    validation only: no test scores, no test predictions, no floor, no examples."""
     import torch
 
     from bench.stages.baseline import cached_tfidf_baseline
@@ -44,7 +45,8 @@ def train_stage(cell: Cell, files: StageFiles, record: CellRecord, phases: Phase
         progress=Progress("steps"))
     score = split_scorer(trainer, cfg.eval_batch_size, predictions)
 
-    if cfg.baseline:
+    scores_test = cell.scores_test  # a [study] trial never sees the test split
+    if cfg.baseline and scores_test:
         phases.enter("baseline")
         record.baseline = Baseline.from_dict(cached_tfidf_baseline(
             data, seed=cfg.seed, tokenizer=tokenizer, max_length=data_spec.max_length))
@@ -54,7 +56,7 @@ def train_stage(cell: Cell, files: StageFiles, record: CellRecord, phases: Phase
     model = method.build(model_spec, data.task, cell.method_params, device)
     trainable, total = count_parameters(model)
     record.parameters = Parameters(trainable, total, 100.0 * trainable / total)
-    if cfg.evaluate_before:
+    if cfg.evaluate_before and scores_test:
         phases.enter("evaluate before")
         record.evaluation.before = score(model)
 
@@ -66,8 +68,10 @@ def train_stage(cell: Cell, files: StageFiles, record: CellRecord, phases: Phase
 
     phases.enter("evaluate")
     record.evaluation.validation = score(model, "validation", keep=True)
-    record.evaluation.test = score(model, keep=True)
-    record.examples = inference_examples(model, tokenizer, data, device, cfg.inference_examples)
+    if scores_test:
+        record.evaluation.test = score(model, keep=True)
+        record.examples = inference_examples(model, tokenizer, data, device,
+                                             cfg.inference_examples)
 
     phases.enter("save")
     method.save(model, files.model)

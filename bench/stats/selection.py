@@ -34,12 +34,18 @@ def unscored(candidates: list[Candidate]) -> dict[str, str]:
     return {c.name: "no validation score" for c in candidates if not c.scored()}
 
 
-def select_best(candidates: list[Candidate]) -> Selection:
-    """Highest validation macro-F1, ties broken by validation accuracy."""
-    scored = [c for c in candidates if c.scored()]
-    chosen = max(scored, key=lambda c: tuple(c.validation[m] for m in CHECKED), default=None)
-    return Selection(chosen, scored, unscored(candidates),
-                     "highest validation macro-F1 (then accuracy); figures shown are test")
+def select_best(candidates: list[Candidate], metric: str = "f1_macro") -> Selection:
+    """Highest validation `metric` (macro-F1 by default), ties broken by validation macro-F1,
+    then accuracy, then the earlier candidate in the list."""
+    scored = [c for c in candidates if c.scored() and c.validation.get(metric) is not None]
+    chosen = max(scored, key=lambda c: tuple(c.validation[m] for m in (metric, *CHECKED)),
+                 default=None)  # max keeps the first of equal keys
+    excluded = {**unscored(candidates), **{c.name: f"no validation {metric}" for c in candidates
+                                           if c.scored() and c not in scored}}
+    ranked = "macro-F1 (then accuracy)" if metric == "f1_macro" else (
+        f"{metric} (then macro-F1, accuracy)")
+    return Selection(chosen, scored, excluded,
+                     f"highest validation {ranked}; figures shown are test")
 
 
 WITHIN, OUTSIDE, INCONCLUSIVE = "within budget", "outside budget", "inconclusive"

@@ -10,9 +10,18 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bench.specs import DatasetSpec, DeploySpec, ModelSpec, TrainingConfig
+
+
+@dataclass(frozen=True)
+class StudyRole:
+    """A cell's part in a suite's [study] (bench/suite/study.py): trial `index` (scored on
+    validation only) or the repeat of the chosen trial with training seed `index`."""
+
+    role: Literal["trial", "seed"]
+    index: int
 
 
 @dataclass
@@ -32,6 +41,12 @@ class Cell:
     compressions: dict[str, Any] = field(default_factory=dict)  # name -> its Params instance
     base_dir: str = "."
     seed_group: str | None = None  # the id without `--seed<N>`: the cells that repeat this one
+    study: StudyRole | None = None  # None: not part of a [study]
+
+    @property
+    def scores_test(self) -> bool:
+        """False for a study's trial: it is chosen on validation and never sees the test split."""
+        return self.study is None or self.study.role != "trial"
 
 
 def cell_to_json(cell: Cell) -> str:
@@ -47,5 +62,6 @@ def cell_from_json(text: str) -> Cell:
         "method_params": METHODS.get(raw["method"]).Params(**raw["method_params"]),
         "training": TrainingConfig(**raw["training"]),
         "deploy": None if raw["deploy"] is None else DeploySpec(**raw["deploy"]),
+        "study": None if raw.get("study") is None else StudyRole(**raw["study"]),
         "compressions": {name: COMPRESSIONS.get(name).Params(**values)
                          for name, values in raw["compressions"].items()}})

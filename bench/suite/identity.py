@@ -4,7 +4,8 @@ figures with new ones.
 
 - The training key hashes the model spec, the dataset spec, the method and its parameters and
   the training configuration as resolved on this host (a device or precision of "auto" counts
-  as what it chose), the seed included.
+  as what it chose), the seed included; a [study] cell adds its role (trial N, or seed N of
+  the chosen trial), whose drawn values are already in its method parameters or training.
 - The deployment key hashes the training key, the [deploy] table, the compressions' parameters
   and this host's hardware: a deployment measured on another CPU is another result.
 
@@ -44,10 +45,12 @@ def resolved_training(training: TrainingConfig) -> TrainingConfig:
 
 
 def training_inputs(cell: Cell) -> dict:
-    """Everything the training stage reads, as plain JSON."""
-    return {"model": asdict(cell.model), "dataset": asdict(cell.dataset),
-            "method": {"name": cell.method, "params": asdict(cell.method_params)},
-            "training": asdict(resolved_training(cell.training))}
+    """Everything the training stage reads, as plain JSON; a [study] cell's role too (a trial
+    skips the test split), absent elsewhere so that earlier keys stay as they were."""
+    inputs = {"model": asdict(cell.model), "dataset": asdict(cell.dataset),
+              "method": {"name": cell.method, "params": asdict(cell.method_params)},
+              "training": asdict(resolved_training(cell.training))}
+    return inputs if cell.study is None else {**inputs, "study": asdict(cell.study)}
 
 
 def training_key(cell: Cell) -> str:
@@ -102,10 +105,10 @@ def config_defaults(cell: Cell) -> dict:
     parts = {"model": cell.model, "dataset": cell.dataset, "training": cell.training,
              "method.params": cell.method_params, "deploy": cell.deploy,
              **{f"compressions.{name}": params for name, params in cell.compressions.items()}}
-    return {f"{prefix}.{field.name}": default
-            for prefix, part in parts.items() if part is not None
-            for field in dataclasses.fields(part)
-            for default in [field_default(field)] if default is not NO_DEFAULT}
+    return {"study": None, **{f"{prefix}.{field.name}": default
+                              for prefix, part in parts.items() if part is not None
+                              for field in dataclasses.fields(part)
+                              for default in [field_default(field)] if default is not NO_DEFAULT}}
 
 
 NO_DEFAULT = object()

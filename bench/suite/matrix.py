@@ -9,6 +9,10 @@ arguments).
 seed, id suffix `--seed<N>`; the most specific declaration wins: a method entry's, else its
 [[matrix]]'s, else [suite]'s. The data split keeps the dataset's own `seed`, so every seed of a
 cell is scored on the same test examples (pairable, bench/stats/bootstrap.py).
+
+With a [study] table (bench/suite/study.py) each (model, dataset, method entry) is a unit
+instead: trial cells `<model>--<entry>--<dataset>--trial<N>` and, per trial, the seed cells
+`...--seed<N>` that repeat it once it is chosen.
 """
 from __future__ import annotations
 
@@ -16,20 +20,21 @@ import dataclasses
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol, TypeVar
 
-from bench.suite.cell import Cell
+from bench.suite.cell import Cell, StudyRole
 from bench.errors import BenchInputError, SuiteProblems, problems_of
 from bench.registry import METHODS, unknown_name_message
+from bench.suite.study import Study, StudyUnit
 from bench.suite.sweeps import parse_sweep
 from bench.specs import DatasetSpec, ModelSpec, TrainingConfig
 from bench.table_checks import check_keys, check_type, describe_value, from_mapping
 
 MATRIX_KEYS = ("models", "datasets", "methods", "exclude", "deploy", "seeds")
 MATRIX_AXES = ("model", "dataset", "method")
-ENTRY_KEYS = ("method", "training", "sweep", "seeds")  # method entries, besides its Params
+ENTRY_KEYS = ("method", "training", "sweep", "seeds", "study")  # method entries, besides its Params
 
 T = TypeVar("T")
 Combo = tuple[tuple[str, str, str], bool, list[int] | None]
@@ -61,6 +66,7 @@ class Matrix:
     default_training: dict
     deploy: Any  # DeploySpec | None
     compressions: dict[str, Any]
+    study: Study | None = None
 
     def cells(self, matrices: Any, suite_seeds: list[int] | None) -> list[Cell]:
         """Every cell of `matrices` (the raw [[matrix]] tables), each id once."""
@@ -70,6 +76,15 @@ class Matrix:
                      or matrix_seeds or suite_seeds)
             cells += self.cells_for(model, dataset, entry, deploys, seeds)
         return list({cell.id: cell for cell in cells}.values())
+
+    def study_units(self, matrices: Any) -> list[StudyUnit]:
+        """Every (model, dataset, method entry) of `matrices` as a [study] unit, each once."""
+        units: dict[str, StudyUnit] = {}
+        for (model, dataset, entry), deploys, _ in self.combos(matrices):
+            unit = self.study_unit(model, dataset, entry, deploys)
+            if unit is not None:
+                units.setdefault(unit.key, unit)
+        return list(units.values())
 
     def combos(self, matrices: Any) -> list[Combo]:
         """(model, dataset, method) names of every cell, whether its matrix deploys it
@@ -121,9 +136,44 @@ class Matrix:
 
     def cells_for(self, model_name: str, dataset_name: str, method_entry: str, deploys: bool,
                   seeds: list[int] | None = None) -> list[Cell]:
-        """The entry's cells, one per seed when `seeds` are given; every part was checked
-        where it is written, so the merged configurations are built without checking ranges
-        again."""
+        """The entry's cells, one per sweep point and per seed when `seeds` are given."""
+        where = self.checker.where(f"methods.{method_entry}")
+        cells = []
+        for swept in parse_sweep(self.methods[method_entry].get("sweep", {}), where).combinations():
+            base = self.configured(model_name, dataset_name, method_entry, deploys, swept)
+            if base is None:
+                continue
+            group = base.id + ("--" + short_hash(swept) if swept else "")
+            cells += [replace(base, id=group, seed_group=group)] if not seeds else [
+                with_seed(base, f"{group}--seed{seed}", seed, group) for seed in seeds]
+        return cells
+
+    def study_unit(self, model_name: str, dataset_name: str, method_entry: str,
+                   deploys: bool) -> StudyUnit | None:
+        """The entry's [study] trials (trial seed, no deployment, validation only) and the
+        seed cells of each; None when a drawn configuration cannot run (reported)."""
+        entry, settings = self.methods[method_entry], self.study.settings
+        method_space = METHODS.get(entry.get("method", method_entry)).study_space
+        sweep = self.study.method_sweep(method_space, entry.get("study", {}),
+                                        self.checker.where(f"methods.{method_entry}"))
+        trials, seed_cells = [], []
+        for index, values in enumerate(sweep.combinations(), start=1):
+            base = self.configured(model_name, dataset_name, method_entry, deploys, values)
+            if base is None:
+                return None
+            trial_id = f"{base.id}--trial{index}"
+            trials.append(replace(with_seed(base, trial_id, settings.trial_seed, trial_id),
+                                  deploy=None, study=StudyRole("trial", index)))
+            seed_cells.append([replace(with_seed(base, f"{base.id}--seed{seed}", seed, base.id),
+                                       study=StudyRole("seed", seed))
+                               for seed in settings.seeds])
+        return StudyUnit(f"{model_name}--{method_entry}--{dataset_name}", trials, seed_cells)
+
+    def configured(self, model_name: str, dataset_name: str, method_entry: str, deploys: bool,
+                   swept: dict) -> Cell | None:
+        """The entry's cell with `swept` values, id `<model>--<entry>--<dataset>`; every part
+        was checked where it is written, so the merged configurations are built without
+        checking ranges again. None when patience and eval_each_epoch clash (reported)."""
         model = self.models[model_name]
         dataset_spec, dataset_training = self.datasets[dataset_name]
         entry = self.methods[method_entry]
@@ -132,31 +182,27 @@ class Matrix:
         param_keys = {f.name for f in dataclasses.fields(params_cls)}
         fixed_params = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
         where = self.checker.where(f"methods.{method_entry}")
-        cells = []
-        for swept in parse_sweep(entry.get("sweep", {}), where).combinations():
-            params = from_mapping(params_cls, {**fixed_params, **{k: v for k, v in swept.items()
-                                                                 if k in param_keys}}, where,
-                                  ranges=False)
-            training = from_mapping(TrainingConfig, {
-                **self.default_training, **dataset_training, **entry.get("training", {}),
-                **{k: v for k, v in swept.items() if k not in param_keys}}, where, ranges=False)
-            try:  # the only check across tables: patience and eval_each_epoch merged
-                check_early_stopping(training, where)
-            except BenchInputError as error:
-                self.checker.problems += problems_of(error)
-                continue
-            cell_id = f"{model.name}--{method_entry}--{dataset_name}"
-            if swept:
-                cell_id += "--" + short_hash(swept)
-            for seed in seeds or [None]:
-                seeded = training if seed is None else dataclasses.replace(training, seed=seed)
-                cells.append(Cell(
-                    id=cell_id if seed is None else f"{cell_id}--seed{seed}", suite=self.suite,
+        params = from_mapping(params_cls, {**fixed_params, **{k: v for k, v in swept.items()
+                                                             if k in param_keys}}, where,
+                              ranges=False)
+        training = from_mapping(TrainingConfig, {
+            **self.default_training, **dataset_training, **entry.get("training", {}),
+            **{k: v for k, v in swept.items() if k not in param_keys}}, where, ranges=False)
+        try:  # the only check across tables: patience and eval_each_epoch merged
+            check_early_stopping(training, where)
+        except BenchInputError as error:
+            self.checker.problems += problems_of(error)
+            return None
+        return Cell(id=f"{model.name}--{method_entry}--{dataset_name}", suite=self.suite,
                     model=model, dataset=dataset_spec, method_entry=method_entry,
-                    method=method_name, method_params=params, training=seeded, sweep=swept,
+                    method=method_name, method_params=params, training=training, sweep=swept,
                     deploy=self.deploy if deploys else None, compressions=self.compressions,
-                    base_dir=str(self.base_dir), seed_group=cell_id))
-        return cells
+                    base_dir=str(self.base_dir))
+
+
+def with_seed(cell: Cell, cell_id: str, seed: int, group: str) -> Cell:
+    return replace(cell, id=cell_id, training=replace(cell.training, seed=seed),
+                   seed_group=group)
 
 
 def exclusions(rules: Any, where: str) -> list[dict]:

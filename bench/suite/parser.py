@@ -17,13 +17,14 @@ from bench.suite.cell import Cell
 from bench.errors import BenchInputError, SuiteProblems, problems_of
 from bench.suite.matrix import ENTRY_KEYS, Matrix, seeds_of
 from bench.registry import BACKENDS, COMPRESSIONS, METHODS, unknown_name_message
+from bench.suite.study import Study, StudyPlan, StudySettings, split_study_table
 from bench.suite.sweeps import Distribution, parse_sweep
 from bench.specs import CompareThresholds, DatasetSpec, DeploySpec, ModelSpec, TrainingConfig
 from bench.table_checks import (NOT_NEGATIVE, POSITIVE, SEED, check_keys, describe,
                                 describe_value, from_mapping, type_matches, unknown_key_message)
 
 TOP_LEVEL_KEYS = ("suite", "defaults", "models", "datasets", "methods", "matrix", "deploy",
-                  "compressions", "compare")
+                  "compressions", "compare", "study")
 RUNS_DIR = Path("runs")  # default output: git-ignored; committed evidence lives in results/
 
 
@@ -63,6 +64,7 @@ class Suite:
     cpus_per_cell: float = 1
     gpus_per_cell: float = 0
     compare: CompareThresholds = field(default_factory=CompareThresholds)
+    study: StudyPlan | None = None  # `cells` are then its trial cells
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -104,6 +106,7 @@ class SuiteParser:
         self.base_dir = path.resolve().parent
         self.problems: list[str] = []
         self.broken: set[str] = set()  # "models.x", "methods.y": declared, but with problems
+        self.study: Study | None = None
 
     def where(self, table: str) -> str:
         return f"{self.path} [{table}]"
@@ -130,18 +133,51 @@ class SuiteParser:
             default_dataset = {}  # reported once here, not again for every dataset
         models = self.entries("models", self.model)
         datasets = self.entries("datasets", lambda n, e: self.dataset(n, e, default_dataset))
+        self.study = self.study_table(header)
         methods = self.entries("methods", self.method_entry)
         deploy, compressions = self.deployment()
         matrix = Matrix(self, name, self.base_dir, models, datasets, methods,
-                        default_training or {}, deploy, compressions)
-        cells = matrix.cells(self.raw.get("matrix", [{}]), header.seeds)
+                        default_training or {}, deploy, compressions, self.study)
+        plan = None
+        if self.study is None:
+            cells = matrix.cells(self.raw.get("matrix", [{}]), header.seeds)
+        else:
+            plan = StudyPlan(self.study.settings, matrix.study_units(self.raw.get("matrix", [{}])))
+            cells = plan.trial_cells()
         if not cells and not self.problems:
             self.problems.append(f"{self.path}: the matrix is empty (everything excluded?)")
         compare = self.attempt(from_mapping, CompareThresholds, self.table("compare"),
                                self.where("compare"))
         return Suite(name=name, path=self.path, description=header.description,
                      output_dir=output_dir, cells=cells, cpus_per_cell=header.cpus_per_cell,
-                     gpus_per_cell=header.gpus_per_cell, compare=compare or CompareThresholds())
+                     gpus_per_cell=header.gpus_per_cell, compare=compare or CompareThresholds(),
+                     study=plan)
+
+    def study_table(self, header: SuiteHeader) -> Study | None:
+        """The checked [study] table (bench/suite/study.py), None when absent or invalid; seeds
+        declared elsewhere would give methods unequal treatment, so they are refused."""
+        if "study" not in self.raw:
+            return None
+        where, problems_before = self.where("study"), len(self.problems)
+        settings, space = split_study_table(self.table("study"))
+        settings = self.attempt(from_mapping, StudySettings, settings, where)
+        if "search" in space:
+            self.problems.append(f"{where}.search: a study always draws its trials at random "
+                                 "(bench/suite/sweeps.py); remove this key")
+        self.attempt(self.check_sweep, {**space, "search": "random", "trials": 1}, None,
+                     where, "")
+        if header.seeds is not None:
+            self.problems.append(f"{self.where('suite')}.seeds: a suite with [study] repeats "
+                                 "the chosen trials with [study].seeds; remove this key")
+        matrices = self.raw.get("matrix", [])
+        for index, matrix in enumerate(matrices if isinstance(matrices, list) else [matrices]):
+            if isinstance(matrix, dict) and "seeds" in matrix:
+                self.problems.append(f"{self.where(f'matrix #{index + 1}')}.seeds: a suite with "
+                                     "[study] repeats the chosen trials with [study].seeds; "
+                                     "remove this key")
+        if settings is None or len(self.problems) > problems_before:
+            return None
+        return Study(settings, space)
 
     def table(self, key: str) -> dict:
         value = self.raw.get(key, {})
@@ -213,28 +249,55 @@ class SuiteParser:
         self.training(entry.get("training", {}), f"methods.{name}.training")
         self.attempt(self.check_sweep, entry.get("sweep", {}), params_cls, where)
         self.attempt(seeds_of, entry, where)
+        self.check_entry_study(entry, METHODS.get(method_name), where)
         return entry if len(self.problems) == problems_before else None
 
-    def check_sweep(self, table: Any, params_cls: type, where: str) -> None:
+    def check_entry_study(self, entry: dict, method_cls: type, where: str) -> None:
+        """With [study], every method gets its trials and seeds: an entry's own `sweep` or
+        `seeds` would tune or repeat it differently. Its `study` table narrows the space."""
+        space = entry.get("study", {})
+        if self.study is None:
+            if "study" in entry and "study" not in self.raw:  # else [study] itself is reported
+                self.problems.append(f"{where}.study: needs a [study] table in the suite")
+            return
+        for key in ("sweep", "seeds"):
+            if key in entry:
+                self.problems.append(
+                    f"{where}.{key}: a suite with [study] gives every method the same "
+                    f"{self.study.settings.trials} trial(s) and seeds; put the keys to search "
+                    "in this entry's `study = {...}` table instead")
+        if not isinstance(space, dict):
+            self.attempt(parse_sweep, space, where, "study")  # says it is not a table
+            return
+        for key in ("search", "trials", "search_seed"):
+            if key in space:
+                self.problems.append(f"{where}.study.{key}: set by [study] for every method")
+                return
+        self.attempt(self.check_sweep, self.study.space_table(method_cls.study_space, space),
+                     method_cls.Params, where, "study")
+
+    def check_sweep(self, table: Any, params_cls: type | None, where: str,
+                    name: str = "sweep") -> None:
         """A grid or random search (bench/suite/sweeps.py) whose keys are method parameters or
-        training arguments, each value (a distribution's ends) of its key's type and range."""
-        sweep = parse_sweep(table, where)
-        allowed = [f.name for f in dataclasses.fields(params_cls)]
+        training arguments (training arguments only without `params_cls`: the [study] table),
+        each value (a distribution's ends) of its key's type and range."""
+        sweep = parse_sweep(table, where, name)
+        where = f"{where}.{name}" if name else where
+        allowed = [f.name for f in dataclasses.fields(params_cls)] if params_cls else []
         training_keys = [f.name for f in dataclasses.fields(TrainingConfig)]
         for key, values in sweep.bounds().items():
             if key not in allowed and key not in training_keys:
-                self.problems.append(unknown_key_message(f"{where}.sweep", key,
-                                                         allowed + training_keys))
+                self.problems.append(unknown_key_message(where, key, allowed + training_keys))
                 continue
             cls = params_cls if key in allowed else TrainingConfig
             if isinstance(sweep.axes[key], Distribution) and not type_matches(
                     0.5, typing.get_type_hints(cls)[key]):
-                self.problems.append(f"{where}.sweep.{key}: a distribution draws real numbers "
+                self.problems.append(f"{where}.{key}: a distribution draws real numbers "
                                      f"and {key} takes {describe(typing.get_type_hints(cls)[key])}"
                                      f": list its values instead")
                 continue
             for value in values:
-                if self.attempt(from_mapping, cls, {key: value}, f"{where}.sweep") is None:
+                if self.attempt(from_mapping, cls, {key: value}, where) is None:
                     break
 
     def deployment(self) -> tuple[Any, dict[str, Any]]:

@@ -18,13 +18,15 @@ from bench.suite.parser import Suite, parse_suite
 def checked_suite(path: str | Path, only: list[str] | None = None,
                   check_models: bool = True) -> tuple[Suite, list[Cell]]:
     """The suite and its cells (those whose id contains one of `only`, if given), or
-    SuiteProblems listing everything wrong with them. `check_models` False skips what needs
+    SuiteProblems listing everything wrong with them; with a [study], its trial cells (the
+    seed cells it may run after them are checked too). `check_models` False skips what needs
     torch and transformers: model sources and adapter target modules."""
     suite, problems = parse_suite(path)
     cells = select_cells(suite.cells, only) if suite else []
     if suite is not None:
-        problems += Preflight(suite, check_models).problems(cells)
-        if not cells and not problems:
+        later = select_cells(suite.study.every_seed_cell(), only) if suite.study else []
+        problems += Preflight(suite, check_models).problems(cells + later)
+        if not cells and not later and not problems:
             problems.append(f"{suite.path}: no cell id contains any of {only}")
     if problems:
         raise SuiteProblems(problems)

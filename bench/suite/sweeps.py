@@ -6,7 +6,9 @@ each key is a list (a uniform choice), `{ uniform = [low, high] }` or
 `{ log_uniform = [low, high] }` (learning rates). Draws are made trial by trial, key by key in
 sorted order, from numpy's generator seeded with `search_seed`, and rounded to 4 significant
 digits: the same suite always gives the same trials, and raising `trials` keeps the earlier
-ones (so their cells resume instead of rerunning).
+ones (so their cells resume instead of rerunning). A suite's [study] (bench/suite/study.py)
+draws its trials here too; a sampler or pruner library (Optuna) could replace `combinations`
+without changing what a suite declares.
 """
 from __future__ import annotations
 
@@ -70,29 +72,31 @@ class Sweep:
                 for key, axis in self.axes.items()}
 
 
-def parse_sweep(table: Any, where: str) -> Sweep:
-    """The sweep of `table`, or SuiteProblems naming each bad key (`where` is the entry)."""
+def parse_sweep(table: Any, where: str, name: str = "sweep") -> Sweep:
+    """The sweep of `table`, or SuiteProblems naming each bad key (`where` is the entry,
+    `name` the entry's key that holds the table, none for the [study] table itself)."""
+    where = f"{where}.{name}" if name else where
     if not isinstance(table, dict):
-        raise BenchInputError(f"{where}.sweep: expected a table, got {describe_value(table)}")
+        raise BenchInputError(f"{where}: expected a table, got {describe_value(table)}")
     problems: list[str] = []
     search = table.get("search", "grid")
     if search not in ("grid", "random"):
-        problems.append(f"{where}.sweep.search: expected 'grid' or 'random', got {search!r}")
+        problems.append(f"{where}.search: expected 'grid' or 'random', got {search!r}")
     trials, seed = table.get("trials"), table.get("search_seed", 0)
     if search == "random":
         if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
-            problems.append(f"{where}.sweep.trials: expected an integer >= 1 for a random "
+            problems.append(f"{where}.trials: expected an integer >= 1 for a random "
                             f"search, got {trials!r}")
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            problems.append(f"{where}.sweep.search_seed: expected an integer >= 0, got {seed!r}")
+            problems.append(f"{where}.search_seed: expected an integer >= 0, got {seed!r}")
     elif "trials" in table or "search_seed" in table:
-        problems.append(f"{where}.sweep: trials and search_seed need search = \"random\"")
+        problems.append(f"{where}: trials and search_seed need search = \"random\"")
     axes: dict[str, list | Distribution] = {}
     for key, value in table.items():
         if key in CONTROL_KEYS:
             continue
         try:
-            axes[key] = parse_axis(value, search == "random", f"{where}.sweep.{key}")
+            axes[key] = parse_axis(value, search == "random", f"{where}.{key}")
         except BenchInputError as error:
             problems.append(str(error))
     if problems:

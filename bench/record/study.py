@@ -1,0 +1,118 @@
+"""`<results>/study.json`: what a suite's [study] chose (bench/suite/study.py), per model,
+dataset and method entry: every trial with its drawn values and validation scores, the chosen
+one and why. It is recomputed from the trial records on every run, so it always says what
+the seed cells beside it ran with; it holds no test score (trials have none) and no `cell_id`,
+so the record readers pass it over."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.record.base import Part
+from bench.record.cell import CellRecord
+from bench.stats.selection import CHECKED, Candidate, select_best
+
+STUDY_FILE = "study.json"
+
+
+@dataclass
+class TrialScore(Part):
+    """One trial: its drawn values and what it scored on validation."""
+
+    trial: int = 0
+    cell_id: str = ""
+    values: dict = field(default_factory=dict)
+    status: str = "missing"  # ok | failed | missing (not run yet, or of another configuration)
+    validation: dict[str, float | None] = field(default_factory=dict)
+    best_epoch: float | None = None
+    epochs_run: float | None = None
+    may_not_have_converged: bool | None = None
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def of_record(cls, trial: int, cell_id: str, values: dict, record: CellRecord | None,
+                  metric: str) -> "TrialScore":
+        """`record`: the trial's current result (None: none of this configuration)."""
+        if record is None:
+            return cls(trial, cell_id, values)
+        if not record.ok:
+            return cls(trial, cell_id, values, "failed",
+                       error=record.error.message if record.error else None)
+        validation = record.evaluation.validation
+        training = record.training
+        return cls(trial, cell_id, values, "ok",
+                   {m: validation.score(m) if validation else None
+                    for m in dict.fromkeys((metric, *CHECKED))},
+                   training.best_epoch if training else None,
+                   training.epochs_run if training else None,
+                   training.may_not_have_converged if training else None)
+
+
+@dataclass
+class StudyChoice(Part):
+    """The choice of one (model, dataset, method entry); `chosen` None: no choice yet."""
+
+    unit: str = ""
+    trials: list[TrialScore] = field(default_factory=list)
+    chosen: int | None = None
+    chosen_values: dict = field(default_factory=dict)
+    reason: str = ""
+    may_not_have_converged: bool | None = None
+    extra: dict = field(default_factory=dict)
+
+    NESTED = {"trials": lambda rows: [TrialScore.from_dict(row) for row in rows]}
+
+
+@dataclass
+class StudyFile(Part):
+    suite: str | None = None
+    selection_metric: str = "f1_macro"
+    trials: int | None = None
+    search_seed: int | None = None
+    trial_seed: int | None = None
+    seeds: list[int] = field(default_factory=list)
+    choices: list[StudyChoice] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    NESTED = {"choices": lambda rows: [StudyChoice.from_dict(row) for row in rows]}
+
+    def choice_of(self, unit: str) -> StudyChoice | None:
+        return next((c for c in self.choices if c.unit == unit), None)
+
+
+def choose(unit: str, trials: list[TrialScore], metric: str) -> StudyChoice:
+    """The trial with the highest validation `metric` (bench/stats/selection.py: then macro-F1,
+    accuracy, then the lower trial number). No choice while a trial has no result: every
+    method is chosen among all of its trials. A failed trial (diverged) counts, unscored."""
+    missing = [t.trial for t in trials if t.status == "missing"]
+    if missing:
+        return StudyChoice(unit, trials, reason=f"no choice yet: trial(s) {missing} have no "
+                                                 "result of their configuration")
+    candidates = [Candidate(str(t.trial), t.validation, {}, {"trial": t})
+                  for t in sorted(trials, key=lambda t: t.trial) if t.status == "ok"]
+    chosen = select_best(candidates, metric).chosen
+    if chosen is None:
+        return StudyChoice(unit, trials, reason=f"no choice: none of the {len(trials)} trial(s) "
+                                                f"has a validation {metric}")
+    best: TrialScore = chosen.extra["trial"]
+    failed = len(trials) - len(candidates)
+    reason = (f"trial {best.trial}: highest validation {metric} "
+              f"{best.validation[metric]:.4f} of {len(candidates)} scored trial(s)"
+              + (f" ({failed} failed)" if failed else ""))
+    if best.may_not_have_converged:
+        reason += ("; its best epoch was its last: it may not have converged (a larger "
+                   "epoch budget may help it)")
+    return StudyChoice(unit, trials, best.trial, best.values, reason,
+                       bool(best.may_not_have_converged))
+
+
+def read_study(folder: Path) -> StudyFile | None:
+    """The folder's study.json, None where there is none (or it cannot be read)."""
+    import json
+
+    path = Path(folder) / STUDY_FILE
+    try:
+        return StudyFile.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
