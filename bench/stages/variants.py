@@ -88,7 +88,8 @@ class VariantRunner:
 
     def prepare(self, chain: list[str], backend: Backend) -> Prepared:
         prepared = Prepared(DeployedVariant(variant_name(chain), list(chain), backend.name,
-                                            status="ok", merged=not self.unmerged))
+                                            precision=self.precision(chain), status="ok",
+                                            merged=not self.unmerged))
         record = prepared.record
         self.progress(f"{record.variant} on {backend.name}")
         try:
@@ -157,6 +158,11 @@ class VariantRunner:
                                      f"(got {variant_name(chain)})")
             compression.check(self.models.params[name], self.device, self.can_finetune)
         self.quantize_step(chain, backend.name)  # no recipe for the pair: skipped before any work
+
+    def precision(self, chain: list[str]) -> str:
+        """What the chain's quantizing step leaves (int8, bf16); fp32 without one."""
+        last = self.models.compressions[chain[-1]] if chain else None
+        return last.precision if last is not None and last.quantizes else REFERENCE
 
     def quantize_step(self, chain: list[str], backend: str) -> QuantizeStep | None:
         """The chain's quantizing step in `backend`'s runtime (None when nothing quantizes)."""

@@ -48,13 +48,23 @@ def check_report_to(report_to: list[str]) -> None:
 
 
 def resolve_precision(requested: str, device: str) -> str:
-    """auto: bf16 on GPUs that support it, else fp16 on CUDA; fp32 on CPU."""
-    if requested != "auto":
-        if requested in ("fp16", "bf16") and device != "cuda":
-            raise BenchInputError(f"training.precision = {requested!r} needs a CUDA GPU")
-        return requested
-    if device != "cuda":
-        return "fp32"
-    import torch
+    """auto: bf16 on GPUs that support it, else fp16 on CUDA; on CPU bf16 (torch autocast)
+    where the CPU runs it fast (AMX or AVX512-BF16: cpu_bf16_support), else fp32. bf16 asked
+    for on a CPU without them is refused: emulated bf16 would time the emulation."""
+    from bench.measure.environment import NO_FAST_BF16, cpu_bf16_support
 
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device == "cuda":
+        if requested != "auto":
+            return requested
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if requested == "fp16":
+        raise BenchInputError("training.precision = 'fp16' needs a CUDA GPU")
+    fast_bf16 = cpu_bf16_support() is not None
+    if requested == "bf16" and not fast_bf16:
+        raise BenchInputError(f"training.precision = 'bf16' on CPU refused: {NO_FAST_BF16}; "
+                              f"use 'fp32' or 'auto'")
+    if requested == "auto":
+        return "bf16" if fast_bf16 else "fp32"
+    return requested
