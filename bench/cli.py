@@ -104,10 +104,21 @@ def make_executor(args, suite):
     from bench.executors.processes import LocalExecutor
 
     if args.executor == "ray":
+        from bench.executors.gpu_sharing import suite_share
         from bench.executors.ray_tasks import RayExecutor
+        from bench.record import CellRecord
+        from bench.record.store import load_records
 
+        earlier = ([CellRecord.from_dict(r) for r in load_records(suite.output_dir)]
+                   if suite.cells_per_gpu == "auto" and suite.output_dir.is_dir() else [])
+        share = suite_share(suite.cells_per_gpu, suite.gpus_per_cell, earlier)
+        if share and share.fraction < 1:
+            print(f"GPU shared: {share.basis}", file=sys.stderr)
         return RayExecutor(address=args.address, num_cpus=args.workers,
-                           cpus_per_cell=suite.cpus_per_cell, gpus_per_cell=suite.gpus_per_cell)
+                           cpus_per_cell=suite.cpus_per_cell, gpu_share=share)
+    if suite.cells_per_gpu is not None:
+        raise BenchInputError(f"{suite.path} [suite].cells_per_gpu: several cells on one GPU "
+                              f"need the Ray executor (--executor ray)")
     return LocalExecutor()
 
 

@@ -145,9 +145,17 @@ class Compression(ABC):
     Params: ClassVar[type] = NoParams
     changes_model: ClassVar[bool] = False  # has a PyTorch `transform`
     quantizes: ClassVar[bool] = False  # has quantize recipes: must end its chain
+    # the number format a quantizing step leaves the model in (recorded per variant); a chain
+    # without one runs in fp32
+    precision: ClassVar[str] = "fp32"
 
     def check(self, params: Any, device: str, can_finetune: bool) -> None:
         """Raise VariantSkipped when this step cannot run here, before any work is done."""
+
+    def host_problem(self, device: str) -> str | None:
+        """Why this step can never run on this host's `device` (None: it can): a suite asking
+        for it is refused before anything runs, rather than measuring something else."""
+        return None
 
     def transform(self, model: nn.Module, params: Any,
                   context: CompressionContext) -> tuple[nn.Module, dict]:

@@ -68,6 +68,7 @@ METHODS: Registry[type[FineTuneMethod]] = Registry("method", {
 })
 
 COMPRESSIONS: Registry[type[Compression]] = Registry("compression", {
+    "bf16": "bench.compressions.bf16:Bfloat16",
     "int8": "bench.compressions.quantize:DynamicInt8",
     "prune": "bench.compressions.prune:StructuredPrune",
     "qat": "bench.compressions.qat:QuantizationAwareTraining",
@@ -76,6 +77,8 @@ COMPRESSIONS: Registry[type[Compression]] = Registry("compression", {
 # "<compression>/<backend>": how that compression quantizes in that backend's runtime. A pair
 # not listed is a variant skipped with the reason "no recipe".
 QUANTIZE_RECIPES: Registry[QuantizeRecipe] = Registry("quantize recipe", {
+    "bf16/torch": "bench.compressions.bf16:torch_recipe",
+    "bf16/openvino": "bench.backends.openvino_backend:bf16_recipe",  # a compile hint
     "int8/torch": "bench.compressions.quantize:torch_recipe",
     "int8/onnxruntime": "bench.compressions.quantize:onnxruntime_recipe",
     "int8/onnxruntime-fused": "bench.compressions.quantize:onnxruntime_recipe",  # typed fused file

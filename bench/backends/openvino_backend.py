@@ -12,6 +12,9 @@ choice of one checked path, not a fix of a difference seen.
 Precision: OpenVINO's CPU plugin runs fp32 models in bf16 by default on CPUs that have it
 (logits then no longer match PyTorch's fp32 ones), so the fp32 variant asks for
 INFERENCE_PRECISION_HINT f32; the int8 variant keeps f32 for what NNCF leaves unquantized.
+The bf16 variant (`bf16_recipe`, "bf16/openvino") compiles the same fp32 IR with the hint
+"bf16", and fails where the compiled model reads back another precision: OpenVINO falls back
+to f32 quietly on CPUs without bf16, which would time fp32 under a bf16 label.
 
 int8 (`int8_recipe`, "int8/openvino"): OpenVINO cannot read ONNX Runtime's dynamically
 quantized graph (ConvInteger / DynamicQuantizeLinear), so it gets its own recipe: NNCF's
@@ -47,6 +50,13 @@ if TYPE_CHECKING:
 # what an OpenVINO quantize recipe's step applies: (fp32 model, calibration batches) -> model
 OpenVinoQuantizer = Callable[["ov.Model", list[Batch]], "ov.Model"]
 
+
+@dataclass(frozen=True)
+class InferencePrecision:
+    """A step that changes no graph, only the precision the CPU plugin computes in."""
+
+    hint: str  # an INFERENCE_PRECISION_HINT value: "bf16"
+
 PERFORMANCE_HINT = "LATENCY"
 PRECISION_HINT = "f32"
 
@@ -71,25 +81,33 @@ class OpenVinoBackend(Backend):
                                  "benchmark compiles for OpenVINO's CPU plugin")
 
     def prepare(self, model: nn.Module, examples: list[Batch], workdir: Path, device: str,
-                threads: int, quantize: QuantizeStep[OpenVinoQuantizer] | None = None) -> Predictor:
+                threads: int, quantize: QuantizeStep[OpenVinoQuantizer | InferencePrecision]
+                | None = None) -> Predictor:
         import openvino as ov
 
         from bench.measure.trackers import file_size
 
         self.check(device)
         converted = self._convert_once(model, examples, workdir, threads)
-        graph, name = converted.graph, "model"
-        if quantize:
+        graph, name, precision = converted.graph, "model", PRECISION_HINT
+        if quantize and isinstance(quantize.apply, InferencePrecision):
+            precision = quantize.apply.hint
+        elif quantize:
             graph, name = quantize.apply(converted.graph.clone(), examples), "model.int8"
         xml = workdir / f"{name}.xml"
         ov.save_model(graph, str(xml), compress_to_fp16=False)
         core = ov.Core()
-        compiled = compile_model(core, xml, threads)
+        compiled = compile_model(core, xml, threads, precision)
         info = compiled_info(core, compiled, threads)
+        if info["inference_precision_hint"] != precision:
+            raise RuntimeError(f"OpenVINO compiled the model in {info['inference_precision_hint']}"
+                               f" although {precision} was asked for")
         info["source"] = f"ONNX ({LEGACY_EXPORTER}) read by openvino.Core.read_model"
-        info["dtype"] = (f"int8 weights and activations ({quantize.compression}), float32 "
+        info["dtype"] = ("bfloat16 compute (INFERENCE_PRECISION_HINT), float32 weights"
+                         if precision == "bf16" else
+                         f"int8 weights and activations ({quantize.compression}), float32 "
                          "elsewhere" if quantize else "float32")
-        if quantize:
+        if quantize and precision == PRECISION_HINT:
             rows = sum(len(batch["input_ids"]) for batch in examples)
             info["quantization"] = {"by": quantize.compression, **quantize.info,
                                     "calibration_size": f"{len(examples)} batches, {rows} rows"}
@@ -115,11 +133,11 @@ class OpenVinoBackend(Backend):
         return cached
 
 
-def compile_model(core, model, threads: int):
+def compile_model(core, model, threads: int, precision: str = PRECISION_HINT):
     """`model`: an ov.Model or the path of a saved one."""
     return core.compile_model(model if not isinstance(model, Path) else str(model), "CPU", {
         "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": PERFORMANCE_HINT,
-        "INFERENCE_PRECISION_HINT": PRECISION_HINT})
+        "INFERENCE_PRECISION_HINT": precision})
 
 
 def compiled_info(core, compiled, threads: int) -> dict:
@@ -164,7 +182,19 @@ def ir_footprint(graph, file_bytes: int) -> Footprint:
     return Footprint(elements, size, 0, file_bytes)
 
 
-# ------------------------------------------------------------------------ int8 recipe
+# ------------------------------------------------------------------------ recipes
+
+def bf16_recipe(params, device: str) -> QuantizeStep[InferencePrecision]:
+    """"bf16/openvino": the fp32 IR computed in bf16 by the CPU plugin (the bf16 compression's
+    own check refuses CPUs without AMX or AVX512-BF16)."""
+    from bench.compressions.bf16 import Bfloat16
+
+    if device != "cpu":
+        raise VariantSkipped("bf16 on openvino runs on CPU only here")
+    return QuantizeStep(Bfloat16.name, InferencePrecision("bf16"), {
+        "recipe": "compile_model with INFERENCE_PRECISION_HINT bf16", "weights":
+        "float32 in the IR, bf16 in the compiled kernels", "activations": "bfloat16"})
+
 
 def int8_recipe(params: Int8Params, device: str) -> QuantizeStep[OpenVinoQuantizer]:
     """"int8/openvino": NNCF post-training static quantization (see the module docstring)."""

@@ -39,6 +39,7 @@ class TorchBackend(Backend):
                 "file": path.name, "versions": installed_versions("torch", "transformers", "torchao")}
         if quantize:
             info["quantization"] = {"by": quantize.compression, **quantize.info}
+        if not is_plain(model):
             info["quantized_engine"] = torch.backends.quantized.engine
         return Predictor(TorchPredictor(model, device), info,
                          module_footprint(model, file_size([path])),
@@ -71,5 +72,9 @@ def is_plain(model: nn.Module) -> bool:
 
 
 def dtype_of(model: nn.Module, quantize: QuantizeStep | None) -> str:
+    """The parameters' dtype; a step that left plain tensors cast them (bf16) rather than
+    packing int8 weights."""
     dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-    return f"int8 weights ({quantize.compression}), {dtype} elsewhere" if quantize else dtype
+    if quantize and not is_plain(model):
+        return f"int8 weights ({quantize.compression}), {dtype} elsewhere"
+    return dtype

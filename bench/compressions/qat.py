@@ -44,6 +44,7 @@ class QuantizationAwareTraining(Compression):
     Params = QATParams
     changes_model = True
     quantizes = True
+    precision = "int8"
 
     def check(self, params: QATParams, device: str, can_finetune: bool) -> None:
         if not can_finetune:

@@ -38,6 +38,7 @@ class DynamicInt8(Compression):
     name = "int8"
     Params = Int8Params
     quantizes = True
+    precision = "int8"
 
 
 def torch_recipe(params: Int8Params, device: str) -> QuantizeStep[ModuleQuantizer]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from bench.errors import BenchInputError, first_line
+from bench.executors.gpu_sharing import GpuShare
 from bench.executors.processes import EventHandler, failed_record, run_cell_process
 from bench.record.store import ResultStore
 from bench.suite.cell import Cell, cell_from_json, cell_to_json
@@ -46,13 +47,17 @@ def forwarded_env() -> dict[str, str]:
 
 
 class RayExecutor:
-    """Every cell as one Ray task asking for the suite's cpus_per_cell / gpus_per_cell; Ray runs
-    as many at once as the resources allow. Records come back in completion order."""
+    """Every cell as one Ray task asking for the suite's cpus_per_cell and its GPU share
+    (bench/executors/gpu_sharing.py: a fraction puts several cells on one GPU, and marks their
+    records); Ray runs as many at once as the resources allow. Records come back in completion
+    order. `gpu_resource` names the Ray resource that stands for a GPU ("GPU"; tests on CPU
+    declare one of their own)."""
 
     name = "ray"
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None,
-                 cpus_per_cell: float = 1, gpus_per_cell: float = 0) -> None:
+                 cpus_per_cell: float = 1, gpus_per_cell: float = 0,
+                 gpu_share: GpuShare | None = None, gpu_resource: str = "GPU") -> None:
         if address and num_cpus is not None:
             raise BenchInputError("--workers applies to a local Ray only; a cluster at --address "
                                   "offers the CPUs its nodes have")
@@ -63,7 +68,11 @@ class RayExecutor:
         self.address = address
         self.num_cpus = num_cpus
         self.cpus_per_cell = cpus_per_cell
-        self.gpus_per_cell = gpus_per_cell
+        self.gpu_share = gpu_share or (GpuShare(gpus_per_cell, f"gpus_per_cell = "
+                                                               f"{gpus_per_cell:g}")
+                                       if gpus_per_cell else None)
+        self.gpus_per_cell = self.gpu_share.fraction if self.gpu_share else 0
+        self.gpu_resource = gpu_resource
 
     def run(self, cells: Iterable[Cell], store: ResultStore, on_event: EventHandler,
             deploy_from: dict[str, str]) -> Iterator[dict]:
@@ -72,7 +81,7 @@ class RayExecutor:
         try:
             self.check_resources()
             task = self.ray.remote(run_remote_cell).options(
-                num_cpus=self.cpus_per_cell, num_gpus=self.gpus_per_cell, max_retries=0)
+                num_cpus=self.cpus_per_cell, max_retries=0, **self.gpu_request())
             store_root = str(store.root.resolve())
             for cell in cells:
                 pending[task.remote(cell_to_json(cell), store_root,
@@ -105,10 +114,16 @@ class RayExecutor:
                                   f"{first_line(error)}") from None
         return True
 
+    def gpu_request(self) -> dict:
+        """The task's GPU share as Ray options: num_gpus, or a custom resource standing in."""
+        if self.gpu_resource == "GPU":
+            return {"num_gpus": self.gpus_per_cell}
+        return {"resources": {self.gpu_resource: self.gpus_per_cell}} if self.gpus_per_cell else {}
+
     def check_resources(self) -> None:
         """A task asking for more than the whole cluster has would wait forever: say so."""
         available = self.ray.cluster_resources()
-        for kind, needed in (("CPU", self.cpus_per_cell), ("GPU", self.gpus_per_cell)):
+        for kind, needed in (("CPU", self.cpus_per_cell), (self.gpu_resource, self.gpus_per_cell)):
             if needed > available.get(kind, 0):
                 raise BenchInputError(
                     f"each cell asks for {needed:g} {kind}(s) (suite cpus_per_cell / "
@@ -118,11 +133,13 @@ class RayExecutor:
         """The task's record; a task Ray itself lost (worker died, node gone, killed for memory)
         becomes a failed record, like a crashed cell."""
         try:
-            return self.ray.get(ref)
+            record = self.ray.get(ref)
         except self.ray.exceptions.RayError as error:
             cause = getattr(error, "cause", None) or error  # an exception raised in the task
-            return failed_record(cell, "ray task", f"Ray task failed: {first_line(cause)}",
-                                 type(cause).__name__)
+            record = failed_record(cell, "ray task", f"Ray task failed: {first_line(cause)}",
+                                   type(cause).__name__)
+        mark = self.gpu_share.mark(self.gpu_resource) if self.gpu_share else None
+        return {**record, "device_sharing": mark.to_dict()} if mark else record
 
     def cancel(self, refs: list) -> None:
         """Cancel outstanding tasks. Not forced: a running task gets KeyboardInterrupt, and

@@ -137,6 +137,19 @@ class TrainingDevice(Part):
 
 
 @dataclass
+class DeviceSharing(Part):
+    """The cell ran in a slot of `fraction` of one `resource` (the Ray executor's GPU share):
+    up to `cells_per_device` cells ran on that device at once, so its times measure the
+    sharing as much as the method (bench/executors/gpu_sharing.py). None on a record: alone."""
+
+    resource: str | None = None  # the Ray resource: "GPU" (a stand-in in tests)
+    cells_per_device: int | None = None
+    fraction: float | None = None
+    basis: str | None = None  # how the share was chosen: the suite's key, or the peak memory
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
 class TaskLabels(Part):
     """The task as the data defined it (bench/task.py TaskInfo, as recorded)."""
 
@@ -183,6 +196,7 @@ class CellRecord(Part):
     seed_group: str | None = None  # the cell id without its seed suffix
     environment: Environment | None = None
     device: TrainingDevice = field(default_factory=TrainingDevice)
+    device_sharing: DeviceSharing | None = None
     data: dict = field(default_factory=dict)  # the data layer's description (bench/data)
     task: TaskLabels = field(default_factory=TaskLabels)
     baseline: Baseline | None = None
@@ -208,6 +222,7 @@ class CellRecord(Part):
 
     NESTED = {"error": ErrorInfo.from_dict, "config": CellConfig.from_dict,
               "device": TrainingDevice.from_dict, "task": TaskLabels.from_dict,
+              "device_sharing": DeviceSharing.from_dict,
               "artefacts": Artefacts.from_dict,
               "examples": lambda rows: [Example.from_dict(row) for row in rows],
               "environment": Environment.from_dict, "baseline": Baseline.from_dict,

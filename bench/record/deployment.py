@@ -51,6 +51,9 @@ class DeployedVariant(Part):
     variant: str | None = None
     chain: list[str] = field(default_factory=list)
     backend: str | None = None
+    # the number format the variant computes in: fp32, bf16, int8 (None: written before it was
+    # recorded, when every variant was fp32 or int8)
+    precision: str | None = None
     status: str | None = None  # ok, skipped, failed
     reason: str | None = None
     backend_info: dict = field(default_factory=dict)  # what the backend really ran

@@ -43,8 +43,11 @@ class CellRow:
     trainable_params: int | None = None
     total_params: int | None = None
     trainable_pct: float | None = None
+    # None where the cell shared its GPU with other cells (`device_shared_by`): such a time
+    # measures the sharing as much as the method, so no cost column or comparison gets it
     train_runtime_s: float | None = None
     train_samples_per_s: float | None = None
+    device_shared_by: int | None = None  # cells that could run at once on the cell's GPU
     train_peak_memory_mb: float | None = None
     saved_mb: float | None = None  # what the method saves (the adapter alone for PEFT)
     merged_mb: float | None = None  # the deployable model (fp32 reference file), if deployed
@@ -153,6 +156,7 @@ def cell_row(record: CellRecord) -> CellRow:
     test, evaluation = record.evaluation.test, record.evaluation
     params, hyper = config.method_params, config.training
     reference = record.deployment.reference if record.deployment else None
+    shared = record.device_sharing
     return CellRow(
         cell_id=record.cell_id, label=record.label, suite=record.suite, status=record.status,
         model=config.model_name, method=config.method_entry, method_kind=config.method_name,
@@ -165,8 +169,9 @@ def cell_row(record: CellRecord) -> CellRow:
         trainable_params=record.parameters.trainable if record.parameters else None,
         total_params=record.parameters.total if record.parameters else None,
         trainable_pct=record.parameters.trainable_pct if record.parameters else None,
-        train_runtime_s=training.runtime_s if training else None,
-        train_samples_per_s=training.samples_per_s if training else None,
+        train_runtime_s=training.runtime_s if training and not shared else None,
+        train_samples_per_s=training.samples_per_s if training and not shared else None,
+        device_shared_by=shared.cells_per_device if shared else None,
         train_peak_memory_mb=megabytes(training.peak_memory_bytes) if training else None,
         saved_mb=megabytes(record.artefacts.bytes),
         merged_mb=megabytes(reference.file_bytes) if reference else None,

@@ -49,6 +49,10 @@ def training_table(r: CellRecord) -> Table:
     hyper, t = r.config.training, r.training
     rows = [[k, setting(hyper[k])] for k in TRAINING_KEYS if k in hyper]
     if t:
+        if r.device_sharing:
+            rows.append(["GPU shared", f"with up to {r.device_sharing.cells_per_device} cells at "
+                                       f"once ({r.device_sharing.basis}): the times below are "
+                                       f"not the method's cost"])
         rows += [["train runtime (s)", num(t.runtime_s, 1)],
                  ["train samples/s (eval excluded)", num(t.samples_per_s, 1)],
                  ["train tokens/s (real tokens, eval excluded)", num(t.tokens_per_s, 0)],

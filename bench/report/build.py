@@ -62,6 +62,15 @@ def header(records: list[CellRecord], ok: list[CellRecord]) -> list:
     if busy:
         blocks.append(Text(f"**Warning:** the GPU was not idle when {len(busy)} cell(s) started "
                            f"({', '.join(busy)}): their speed and memory figures may be off."))
+    shared = [r for r in ok if r.device_sharing]
+    if shared:
+        most = max(r.device_sharing.cells_per_device or 0 for r in shared)
+        blocks.append(Text(
+            f"**Shared GPU:** {len(shared)} cell(s) ran with up to {most} cells on one GPU at "
+            f"once ({', '.join(r.cell_id for r in shared)}): their training time and "
+            f"throughput measure the sharing as much as the method, so every cost column, plot "
+            f"and comparison leaves them out (–); their scores stand. Their deployment ran "
+            f"beside other cells too: `bench deploy` measures it again alone."))
     return blocks
 
 

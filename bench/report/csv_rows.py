@@ -12,7 +12,7 @@ from bench.record.rows import FINE_TUNED, CellRow, VariantRow, cell_row, variant
 
 CELL_COLUMNS = ("cell_id", "status", "model", "method", "method_kind", "dataset", "seed",
                 "seed_group", "trainable_params", "total_params", "train_runtime_s",
-                "train_samples_per_s", "train_peak_memory_mb", "best_epoch",
+                "train_samples_per_s", "device_shared_by", "train_peak_memory_mb", "best_epoch",
                 "may_not_have_converged", "baseline_f1_macro", "before_f1_macro",
                 "validation_f1_macro")
 INTERVAL_COLUMNS = {"f1_macro": ("f1_macro_low", "f1_macro_high")}  # after the score's column

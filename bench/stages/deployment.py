@@ -36,8 +36,10 @@ def deploy_stage(cell: Cell, files: StageFiles, record: CellRecord, predictions:
     from bench.stages.variants import deploy_cell
 
     device = deployment_device(cell.training.device)
+    # fp32 on CPU: compressions' recovery training (pruning, QAT) is part of their recipe, which
+    # the deployment key hashes; "auto" would turn bf16 on some CPUs without changing that key
     training = dataclasses.replace(cell.training, device=device, report_to=[],
-                                   precision="auto" if device == "cpu" else cell.training.precision)
+                                   precision="fp32" if device == "cpu" else cell.training.precision)
     use_threads(training.threads)
     record.deployment_device = device
     data = prepare_dataset(cell.dataset, Path(cell.base_dir))

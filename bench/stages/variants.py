@@ -90,7 +90,8 @@ class VariantRunner:
     keep_predictions: Callable[[str, SplitPredictions], None]
 
     def prepare(self, chain: list[str], backend: Backend) -> Prepared:
-        record = DeployedVariant(variant_name(chain), list(chain), backend.name, status="ok",
+        record = DeployedVariant(variant_name(chain), list(chain), backend.name,
+                                 precision=self.precision(chain), status="ok",
                                  merged=not self.unmerged)
         self.progress(f"{record.variant} on {backend.name}")
         return self.guarded(record, lambda prepared: self._prepare(chain, backend, prepared))
@@ -109,8 +110,8 @@ class VariantRunner:
         return list(controls.values())
 
     def prepare_control(self, control: Control, backend: Backend) -> Prepared:
-        record = DeployedVariant(control.name, [], backend.name, status="ok", merged=True,
-                                 trained_as=control.trained_as)
+        record = DeployedVariant(control.name, [], backend.name, precision=REFERENCE,
+                                 status="ok", merged=True, trained_as=control.trained_as)
 
         def build(prepared: Prepared) -> None:
             backend.check(self.device)
@@ -198,6 +199,11 @@ class VariantRunner:
                                      f"(got {variant_name(chain)})")
             compression.check(self.models.params[name], self.device, self.can_finetune)
         self.quantize_step(chain, backend.name)  # no recipe for the pair: skipped before any work
+
+    def precision(self, chain: list[str]) -> str:
+        """What the chain's quantizing step leaves (int8, bf16); fp32 without one."""
+        last = self.models.compressions[chain[-1]] if chain else None
+        return last.precision if last is not None and last.quantizes else REFERENCE
 
     def quantize_step(self, chain: list[str], backend: str) -> QuantizeStep | None:
         """The chain's quantizing step in `backend`'s runtime (None when nothing quantizes)."""

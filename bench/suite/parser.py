@@ -11,7 +11,7 @@ import typing
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import Any, Callable, ClassVar, Literal, TypeVar
 
 from bench.suite.cell import Cell
 from bench.errors import BenchInputError, SuiteProblems, problems_of
@@ -38,12 +38,21 @@ class SuiteHeader:
     output: str | None = None
     cpus_per_cell: float = 1
     gpus_per_cell: float = 0
+    # Ray: k cells at once on each GPU, or "auto" from earlier records' peak GPU memory
+    # (bench/executors/gpu_sharing.py); their times are marked and kept out of the costs
+    cells_per_gpu: int | Literal["auto"] | None = None
     seeds: list[int] | None = None  # see the module docstring
 
     ranges: ClassVar[dict] = {"cpus_per_cell": POSITIVE, "gpus_per_cell": NOT_NEGATIVE,
                               "seeds": SEED}
 
     def field_problems(self) -> list[tuple[str, str]]:
+        if isinstance(self.cells_per_gpu, int) and self.cells_per_gpu < 1:
+            return [("cells_per_gpu", f"expected a count >= 1 or 'auto', got "
+                                      f"{self.cells_per_gpu}")]
+        if self.cells_per_gpu is not None and self.gpus_per_cell:
+            return [("cells_per_gpu", "set either cells_per_gpu or gpus_per_cell, not both "
+                                      "(cells_per_gpu = k asks for 1/k of a GPU per cell)")]
         if self.seeds and len(set(self.seeds)) != len(self.seeds):
             return [("seeds", f"expected distinct seeds, got {self.seeds}")]
         if self.name is not None and (not self.name.strip() or self.name in (".", "..")
@@ -63,6 +72,7 @@ class Suite:
     cells: list[Cell]
     cpus_per_cell: float = 1
     gpus_per_cell: float = 0
+    cells_per_gpu: int | str | None = None
     compare: CompareThresholds = field(default_factory=CompareThresholds)
     study: StudyPlan | None = None  # `cells` are then its trial cells
 
@@ -150,8 +160,8 @@ class SuiteParser:
                                self.where("compare"))
         return Suite(name=name, path=self.path, description=header.description,
                      output_dir=output_dir, cells=cells, cpus_per_cell=header.cpus_per_cell,
-                     gpus_per_cell=header.gpus_per_cell, compare=compare or CompareThresholds(),
-                     study=plan)
+                     gpus_per_cell=header.gpus_per_cell, cells_per_gpu=header.cells_per_gpu,
+                     compare=compare or CompareThresholds(), study=plan)
 
     def study_table(self, header: SuiteHeader) -> Study | None:
         """The checked [study] table (bench/suite/study.py), None when absent or invalid; seeds

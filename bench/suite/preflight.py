@@ -72,6 +72,7 @@ class Preflight:
                 self.check_training(cell, device)
             except Exception as error:  # noqa: BLE001: a bad input must not become a traceback
                 self.report(where, error)
+            self.check_deploy(cell)
         return list(dict.fromkeys(self.found))
 
     def check_dataset(self, cell: Cell) -> None:
@@ -124,3 +125,17 @@ class Preflight:
 
         check_report_to(cell.training.report_to)
         resolve_precision(cell.training.precision, device)
+
+    def check_deploy(self, cell: Cell) -> None:
+        """A variant whose compression cannot run on this host at all (bf16 on a CPU without
+        AMX or AVX512-BF16) is refused, not run as something else or skipped unseen."""
+        from bench.registry import COMPRESSIONS
+        from bench.stages.deployment import deployment_device
+
+        if cell.deploy is None:
+            return
+        device = deployment_device(cell.training.device)
+        for name in dict.fromkeys(name for chain in cell.deploy.variants for name in chain):
+            problem = COMPRESSIONS.get(name)().host_problem(device)
+            if problem:
+                self.found.append(f"{self.where('deploy')}.variants: {name!r}: {problem}")
