@@ -95,7 +95,7 @@ def test_bf16_training_runs_on_cpu_when_the_cpu_is_said_to_have_it(monkeypatch):
     cpu_with(monkeypatch, AMX)
     tokenizer = load_tokenizer(SPEC)
     config = TrainingConfig(epochs=1, batch_size=8, learning_rate=1e-3, logging_steps=2,
-                            eval_each_epoch=False)
+                            eval_each_epoch=False, precision="bf16")
     torch.manual_seed(0)
     summary = trainer(tokenizer, config, train=16).train(load_classifier(SPEC, TASK))
     assert summary.precision == "bf16"

@@ -68,15 +68,3 @@ def resolve_precision(requested: str, device: str) -> str:
         raise BenchInputError(f"training.precision = 'bf16' on CPU refused: {NO_FAST_BF16}; "
                               f"use 'fp32' or 'auto'")
     return "fp32" if requested == "auto" else requested
-        import torch
-
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if requested == "fp16":
-        raise BenchInputError("training.precision = 'fp16' needs a CUDA GPU")
-    fast_bf16 = cpu_bf16_support() is not None
-    if requested == "bf16" and not fast_bf16:
-        raise BenchInputError(f"training.precision = 'bf16' on CPU refused: {NO_FAST_BF16}; "
-                              f"use 'fp32' or 'auto'")
-    if requested == "auto":
-        return "bf16" if fast_bf16 else "fp32"
-    return requested
