@@ -61,6 +61,7 @@ def at_once(spans: list) -> int:
 
 
 @needs_ray
+@pytest.mark.slow  # Ray starts a cluster: minutes on a busy two-core host
 def test_k_cells_share_a_stand_in_gpu_at_once_and_are_marked(tmp_path, monkeypatch):
     import ray
 
