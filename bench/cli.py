@@ -16,7 +16,7 @@ EXIT_INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.executors.processes import QUIET_LIBRARIES
+    from bench.executors.launch import QUIET_LIBRARIES
 
     for name, value in QUIET_LIBRARIES.items():  # before transformers is imported
         os.environ.setdefault(name, value)
@@ -103,7 +103,7 @@ def make_executor(args, suite):
 
         return RayExecutor(address=args.address, num_cpus=args.workers,
                            cpus_per_cell=suite.cpus_per_cell, gpus_per_cell=suite.gpus_per_cell)
-    return LocalExecutor()
+    return LocalExecutor(args.start_method)
 
 
 def cmd_deploy(args, console: Console) -> int:
