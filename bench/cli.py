@@ -147,7 +147,9 @@ def cmd_clean(args, console: Console) -> int:
 
 
 def cmd_validate(args, console: Console) -> int:
-    """The cell list on stdout, one id a line; the verdict on a line of its own on stderr."""
+    """The cell list on stdout, one id a line; the verdict and the cost preview on lines of
+    their own on stderr."""
+    from bench.executors.cost_preview import preview_line
     from bench.suite.preflight import checked_suite
 
     suite, cells = checked_suite(args.suite, check_models=not args.skip_models)
@@ -157,7 +159,17 @@ def cmd_validate(args, console: Console) -> int:
     sys.stdout.flush()
     unchecked = " (models not checked)" if args.skip_models else ""
     sys.stderr.write(f"{args.suite}: valid{unchecked}, {len(cells)} cell(s) -> {suite.output_dir}\n")
+    sys.stderr.write(preview_line(cells_to_run(cells, suite.output_dir), suite.output_dir) + "\n")
     return 0
+
+
+def cells_to_run(cells, output_dir: Path) -> list:
+    """The cells `bench run` would run now: those without a result of their configuration."""
+    from bench.executors.plan import plan_cells
+    from bench.record.store import ResultStore
+
+    return [plan.cell for plan in plan_cells(cells, ResultStore(output_dir), force=False)
+            if plan.runs]
 
 
 def cmd_ls(args, console: Console) -> int:
