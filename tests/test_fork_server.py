@@ -42,7 +42,7 @@ seeds = [1, 2, 3]
 
 
 def write_suite(folder: Path) -> Path:
-    rows = ["text,label"] + [f"{word} text {i},{word}" for i in range(12) for word in ("good", "bad")]
+    rows = ["text,label"] + [f"{w} text {i},{w}" for i in range(12) for w in ("good", "bad")]
     (folder / "words.csv").write_text("\n".join(rows) + "\n")
     (folder / "warm.toml").write_text(SUITE)
     return folder / "warm.toml"

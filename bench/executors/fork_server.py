@@ -57,8 +57,8 @@ def preload() -> list[str]:
 def fork_safety() -> str | None:
     """Why forking from this process would not be safe, or None when it is."""
     if threading.active_count() > 1:
-        names = ", ".join(t.name for t in threading.enumerate() if t is not threading.current_thread())
-        return f"Python threads are running ({names})"
+        others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+        return f"Python threads are running ({', '.join(others)})"
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_initialized():
         return "CUDA is initialised (a forked child could not use it)"

@@ -37,7 +37,11 @@ class ForkServer:
         theirs.close()
         self.exits: dict[int, int] = {}  # pid -> return code, of cells that ended
         self.gone = False
-        hello = self.receive("ready", READY_TIMEOUT_S)
+        try:
+            hello = self.receive("ready", READY_TIMEOUT_S)
+        except ForkServerGone:
+            self.close()
+            raise
         if not hello["ready"]:
             self.close()
             raise ForkServerGone(f"not safe to fork from: {hello['why']}")
