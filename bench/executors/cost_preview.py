@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.record import CellRecord, CpuInfo, Environment
-from bench.record.store import read_cell_records
+from bench.record.store import iter_files
 
 TRAINING, DEPLOYMENT = "train", "deploy"  # the phases (bench/stages/events.py) priced apart
 CHECKOUT_RESULTS = Path(__file__).resolve().parent.parent.parent / "results"
@@ -50,13 +50,18 @@ def host_hardware() -> str:
 
 
 def earlier_records(output_dir: Path, hardware: str) -> list[CellRecord]:
-    """Finished records measured on `hardware`, from the run's folder and the checkout's."""
+    """Finished records measured on `hardware`, from the run's folder and the checkout's. Only
+    those are read whole: the others are judged by their environment alone."""
     found: dict[tuple, CellRecord] = {}
     for folder in (Path(output_dir), CHECKOUT_RESULTS):
-        if folder.is_dir():
-            for record in read_cell_records(folder).records:
-                if record.status == "ok" and record.environment.describe_hardware() == hardware:
-                    found[(record.cell_id, record.config_hash, record.started_at)] = record
+        if not folder.is_dir():
+            continue
+        for _, raw, problem in iter_files(folder, include_failed=False):
+            if problem or raw.get("status") != "ok" or Environment.from_dict(
+                    raw.get("environment") or {}).describe_hardware() != hardware:
+                continue
+            record = CellRecord.from_dict(raw)
+            found[(record.cell_id, record.config_hash, record.started_at)] = record
     return list(found.values())
 
 
