@@ -16,7 +16,7 @@ EXIT_INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.executors.processes import QUIET_LIBRARIES
+    from bench.executors.launch import QUIET_LIBRARIES
 
     for name, value in QUIET_LIBRARIES.items():  # before transformers is imported
         os.environ.setdefault(name, value)
@@ -119,7 +119,7 @@ def make_executor(args, suite):
     if suite.cells_per_gpu is not None:
         raise BenchInputError(f"{suite.path} [suite].cells_per_gpu: several cells on one GPU "
                               f"need the Ray executor (--executor ray)")
-    return LocalExecutor()
+    return LocalExecutor(args.start_method)
 
 
 def cmd_deploy(args, console: Console) -> int:
@@ -163,15 +163,18 @@ def cmd_clean(args, console: Console) -> int:
 
 
 def cmd_validate(args, console: Console) -> int:
-    """The cell list on stdout, one id a line; the verdict on a line of its own on stderr."""
+    """The cell list on stdout, one id a line; the verdict and the cost preview on lines of
+    their own on stderr."""
+    from bench.executors.cost_preview import preview_line
     from bench.suite.preflight import checked_suite
 
     suite, cells = checked_suite(args.suite, check_models=not args.skip_models)
     for cell in cells:
         sweep = f"  {cell.sweep}" if cell.sweep else ""
         print(f"{cell.id}{sweep}")
-    later = [] if suite.study is None else list(dict.fromkeys(
-        cell.id for cell in suite.study.every_seed_cell()))
+    seed_cells = [] if suite.study is None else list(
+        {cell.id: cell for cell in suite.study.every_seed_cell()}.values())
+    later = [cell.id for cell in seed_cells]
     for cell_id in later:
         print(f"{cell_id}  (the chosen trial, once the trials have run)")
     sys.stdout.flush()
@@ -179,7 +182,18 @@ def cmd_validate(args, console: Console) -> int:
     study = f" ({len(cells)} trial(s), then {len(later)} seed cell(s))" if later else ""
     sys.stderr.write(f"{args.suite}: valid{unchecked}, {len(cells) + len(later)} cell(s)"
                      f"{study} -> {suite.output_dir}\n")
+    sys.stderr.write(preview_line(cells_to_run(cells + seed_cells, suite.output_dir),
+                                  suite.output_dir) + "\n")
     return 0
+
+
+def cells_to_run(cells, output_dir: Path) -> list:
+    """The cells `bench run` would run now: those without a result of their configuration."""
+    from bench.executors.plan import plan_cells
+    from bench.record.store import ResultStore
+
+    return [plan.cell for plan in plan_cells(cells, ResultStore(output_dir), force=False)
+            if plan.runs]
 
 
 def cmd_ls(args, console: Console) -> int:

@@ -34,6 +34,10 @@ def add_run(commands: Commands) -> None:
     run.add_argument("--only", action="append", metavar="TEXT",
                      help="run only cells whose id contains TEXT (repeatable)")
     run.add_argument("--executor", choices=["local", "ray"], default="local")
+    run.add_argument("--start-method", choices=["forkserver", "spawn"],
+                     help="local cells: forked from a server that imported the libraries once "
+                          "(default on Linux) or spawned as fresh interpreters (default "
+                          "elsewhere)")
     run.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
     run.add_argument("--workers", type=int, help="local Ray: number of CPUs to offer")
     add_mlflow_arguments(run, "once the run ends, log every cell of the results folder")

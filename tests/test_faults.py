@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -59,11 +60,19 @@ def command_line(process: psutil.Process) -> str:
 
 
 def cell_processes(runner: subprocess.Popen) -> list[psutil.Process]:
+    """The runner's cell processes: spawned ones (its children running the cell module) and
+    forked ones (the children of its fork server)."""
     try:
         children = psutil.Process(runner.pid).children()
     except psutil.NoSuchProcess:
         return []
-    return [c for c in children if "bench.stages.cell_process" in command_line(c)]
+    cells = [c for c in children if "bench.stages.cell_process" in command_line(c)]
+    for server in (c for c in children if "bench.executors.fork_server" in command_line(c)):
+        try:
+            cells += server.children()
+        except psutil.NoSuchProcess:
+            pass
+    return cells
 
 
 def still_running(process: psutil.Process) -> bool:
@@ -83,9 +92,9 @@ def wait_gone(processes: list[psutil.Process], timeout: float = 30) -> list[psut
     return alive
 
 
-def scratch_folder(cell: psutil.Process) -> Path:
-    """The cell's temporary folder: where its command line's cell.json lies."""
-    return Path(command_line(cell).split()[-3]).parent
+def scratch_folders(runner: subprocess.Popen) -> list[Path]:
+    """The temporary folders of the runner's cells (named by the runner's pid)."""
+    return list(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}{runner.pid}-*"))
 
 
 def wait_for(condition: Callable[[], object], runner: subprocess.Popen, what: str,
@@ -130,7 +139,8 @@ def test_sigkill_mid_cell_loses_nothing_and_a_rerun_completes(tmp_path):
     running = wait_for(lambda: second_cell_running(runner, results), runner, "the second cell")
     time.sleep(1)  # well into the cell
     os.killpg(runner.pid, signal.SIGKILL)  # the runner's process group...
-    scratch = [scratch_folder(c) for c in running]
+    scratch = scratch_folders(runner)
+    assert len(scratch) == 1  # the second cell's: the first one's went with it
     for cell in running:  # ...and the cells, each in a session of its own: a lost machine
         os.killpg(cell.pid, signal.SIGKILL)
     runner.wait(timeout=10)
@@ -159,7 +169,8 @@ def test_ctrl_c_exits_130_keeps_finished_cells_and_stops_the_running_one(tmp_pat
     results = tmp_path / "runs" / "drill"
     runner = start_run(tmp_path)
     running = wait_for(lambda: second_cell_running(runner, results), runner, "the second cell")
-    scratch = [scratch_folder(c) for c in running]
+    scratch = scratch_folders(runner)
+    assert len(scratch) == 1
     os.kill(runner.pid, stop)
     assert runner.wait(timeout=120) == 130
     alive = wait_gone(running)

@@ -62,7 +62,8 @@ def test_the_baseline_of_the_same_splits_is_fitted_once(tmp_path, monkeypatch):
     test = split(["great and good", "poor and awful"], [1, 0])
     data = PreparedData(train, test, test, TaskInfo(["neg", "pos"]))
     first = cached_tfidf_baseline(data)
-    monkeypatch.setattr("bench.stages.baseline.tfidf_baseline", lambda *a: pytest.fail("fitted again"))
+    monkeypatch.setattr("bench.stages.baseline.tfidf_baseline",
+                        lambda *a, **k: pytest.fail("fitted again"))
     assert cached_tfidf_baseline(data) == {**first, "reused": True} and not first["reused"]
     other = PreparedData(train, test, split(["good", "bad"], [1, 0]), TaskInfo(["neg", "pos"]))
     with pytest.raises(pytest.fail.Exception, match="fitted again"):

@@ -1,5 +1,6 @@
-"""Executors run cells and hand back their records. Every cell runs in its own process
-(`python -m bench.stages.cell_process`), so memory figures are its own and a crash is recorded, not fatal."""
+"""Executors run cells and hand back their records. Every cell runs in its own process (forked
+from a warm server or spawned: bench/executors/launch.py), so memory figures are its own and a
+crash is recorded, not fatal."""
 from __future__ import annotations
 
 import json
@@ -7,14 +8,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from bench.stages.cell_process import RUNNER_PID_VARIABLE
+from bench.executors.launch import CellLauncher, CellStarter, default_start_method, spawn_cell
 from bench.stages.events import EVENT_PREFIX
 from bench.record.predictions import sidecar_path
 from bench.record import CellRecord, ErrorInfo
@@ -22,9 +22,7 @@ from bench.record.store import ResultStore
 from bench.suite.cell import Cell, cell_to_json
 
 EventHandler = Callable[[Cell, dict], None]
-# The libraries' own tqdm bars ("Writing model shards: 100%") would break into the run's
-# display, which shows each phase's progress from the cells' events instead.
-QUIET_LIBRARIES = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+FORK_SERVER_LOG = "_fork-server"  # logs/_fork-server.log, beside the cells' logs
 SCRATCH_PREFIX = "bench-cell-"  # + runner pid: the next run knows whose folders are stale
 
 
@@ -42,24 +40,22 @@ def describe_exit(returncode: int) -> str:
 
 
 def run_cell_process(cell: Cell, store: ResultStore, on_event: EventHandler,
-                     deploy_from: str | None = None) -> dict:
-    """Run one cell in a child process and return its record (a failed one if it crashed,
-    was killed or ran past training.time_limit_s); `deploy_from` (a training key) runs its
-    deployment stage only, from that training result."""
+                     deploy_from: str | None = None, start: CellStarter = spawn_cell) -> dict:
+    """Run one cell in a child process (started by `start`) and return its record (a failed
+    one if it crashed, was killed or ran past training.time_limit_s); `deploy_from` (a
+    training key) runs its deployment stage only, from that training result."""
     time_limit = cell.training.time_limit_s
     log_path = store.log_path(cell.id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         cell_file, out_file = Path(tmp) / "cell.json", Path(tmp) / "record.json"
         cell_file.write_text(cell_to_json(cell))
-        command = [sys.executable, "-m", "bench.stages.cell_process", str(cell_file),
-                   str(out_file), str(store.cell_artefacts(cell.id))]
+        arguments = [str(cell_file), str(out_file), str(store.cell_artefacts(cell.id))]
         if deploy_from:
-            command += ["--deploy-from", deploy_from]
+            arguments += ["--deploy-from", deploy_from]
         last_phase = {"phase": "start"}
         with open(log_path, "w") as log:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
-                                       start_new_session=True, env=child_env())
+            process = start(arguments, log)
             reader = threading.Thread(target=relay_output,
                                       args=(process, log, cell, on_event, last_phase), daemon=True)
             reader.start()
@@ -108,14 +104,6 @@ def process_exists(pid: int) -> bool:
     return True
 
 
-def child_env() -> dict:
-    env = {**QUIET_LIBRARIES, **os.environ}
-    env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    env["PYTHONUNBUFFERED"] = "1"
-    env[RUNNER_PID_VARIABLE] = str(os.getpid())
-    return env
-
-
 def relay_output(process, log, cell: Cell, on_event: EventHandler, last_phase: dict) -> None:
     for line in process.stdout:
         if line.startswith(EVENT_PREFIX):
@@ -127,7 +115,7 @@ def relay_output(process, log, cell: Cell, on_event: EventHandler, last_phase: d
             log.write(line)
 
 
-def wait(process: subprocess.Popen, time_limit: float | None) -> bool:
+def wait(process, time_limit: float | None) -> bool:
     """Wait for the child; True when it ran past its time limit."""
     deadline = time.monotonic() + time_limit if time_limit else None
     while process.poll() is None:
@@ -137,7 +125,7 @@ def wait(process: subprocess.Popen, time_limit: float | None) -> bool:
     return False
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process) -> None:
     """Terminate the child's whole process group (it runs in its own session)."""
     if process.poll() is not None:
         return
@@ -154,12 +142,18 @@ def stop(process: subprocess.Popen) -> None:
 
 
 class LocalExecutor:
-    """Cells one after another on this machine."""
+    """Cells one after another on this machine, each started by `start_method`
+    (bench/executors/launch.py)."""
 
     name = "local"
 
+    def __init__(self, start_method: str | None = None) -> None:
+        self.start_method = start_method or default_start_method()
+
     def run(self, cells: Iterable[Cell], store: ResultStore, on_event: EventHandler,
             deploy_from: dict[str, str]) -> Iterator[dict]:
-        for cell in cells:
-            on_event(cell, {"event": "start"})
-            yield run_cell_process(cell, store, on_event, deploy_from.get(cell.id))
+        with CellLauncher(self.start_method, store.log_path(FORK_SERVER_LOG)) as launcher:
+            for cell in cells:
+                on_event(cell, {"event": "start"})
+                yield run_cell_process(cell, store, on_event, deploy_from.get(cell.id),
+                                       launcher.start)

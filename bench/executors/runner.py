@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bench.executors.cost_preview import preview_line
 from bench.executors.processes import remove_stale_scratch
 from bench.executors.live import LiveProgress
 from bench.executors.log_progress import LogProgress
@@ -49,6 +50,9 @@ def run_suite(suite: Suite, cells: list[Cell], executor, force: bool = False,
             console.print(f"warning: {broken}", markup=False, highlight=False)
     plans = plan_cells(cells, store, force)
     tell_plan(plans, store, console)
+    if any(plan.runs for plan in plans):
+        console.print(preview_line([p.cell for p in plans if p.runs], suite.output_dir),
+                      markup=False, highlight=False)
     summary = RunSummary(skipped=[p.cell.id for p in plans if not p.runs])
     if dry_run:
         for plan in plans:

@@ -125,8 +125,17 @@ def file_size(paths: Iterable[Path]) -> int:
 # ------------------------------------------------------------------------------- memory
 
 def peak_rss_bytes() -> int:
-    """Peak resident memory of this whole process since it started (ru_maxrss): the training
-    figure. Inference memory is not read from RSS (see docs/measurement.md)."""
+    """Peak resident memory of this whole process since it started: the training figure.
+    Linux: VmHWM, the process's own peak (a forked cell's is restarted at fork:
+    bench/executors/fork_server.py); ru_maxrss elsewhere, which on Linux would also count the
+    parent's RSS at the fork before exec. Inference memory is not read from RSS (see
+    docs/measurement.md)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 

@@ -102,6 +102,10 @@ class Environment(Part):
     git: dict = field(default_factory=dict)  # commit, dirty
     hardware: dict = field(default_factory=dict)  # platform, cpu, cpu_count, gpu, ...
     cpu: CpuInfo | None = None
+    # how the cell's process started: "forkserver" (forked from a server that had imported the
+    # libraries) or "spawn" (a fresh interpreter); None in records from before it was recorded,
+    # all of which were spawned (bench/executors/launch.py)
+    start_method: str | None = None
     extra: dict = field(default_factory=dict)
 
     NESTED = {"cpu": CpuInfo.from_dict}

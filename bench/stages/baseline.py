@@ -1,6 +1,10 @@
 """The floor of every table: TF-IDF (word 1-2 grams) + logistic regression on the same split,
 with its regularisation chosen on the validation split so that the floor is a fair one.
 
+It depends on the split alone (and on what it reads, below), never on the cell's training seed
+or method: it is fitted once per split and read back by every other cell of that split
+(`cached_tfidf_baseline`), with its per-example validation and test predictions beside it.
+
 Fair also in what it reads: given the cell's tokenizer and max_length, every text is cut where
 the model's truncation cuts it (the floor must not read the rest of a long article that the
 model never sees); the whole-text floor is kept beside it when any text was cut."""
@@ -10,6 +14,7 @@ import hashlib
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -19,6 +24,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from bench.data import dataset_fingerprint
 from bench.record.metrics import Metrics
+from bench.record.predictions import SplitPredictions, save_predictions, sidecar_path
 from bench.stages.evaluate import compute_metrics
 from bench.task import TaskInfo
 from bench.paths import cache_dir
@@ -26,6 +32,10 @@ from bench.stats.bootstrap import intervals_of
 from bench.record.store import write_json_atomic
 
 C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+# The floor's own seed, the same for every cell: its lbfgs solver does not draw random numbers
+# (tests/test_metrics_store.py checks that another seed fits the same floor), so cells trained
+# with other seeds share one floor.
+FLOOR_SEED = 42
 
 
 def join_pairs(split) -> list[str]:
@@ -42,8 +52,12 @@ def fit(split, task: TaskInfo, c: float, seed: int) -> Pipeline:
     return pipeline.fit(join_pairs(split), np.asarray(split.labels))
 
 
+def probabilities(pipeline: Pipeline, split) -> np.ndarray:
+    return np.clip(pipeline.predict_proba(join_pairs(split)), 1e-7, 1 - 1e-7)
+
+
 def score(pipeline: Pipeline, split, task: TaskInfo, intervals: bool = False) -> Metrics:
-    probs = np.clip(pipeline.predict_proba(join_pairs(split)), 1e-7, 1 - 1e-7)
+    probs = probabilities(pipeline, split)
     # the metric code takes logits: log-probabilities (softmax tasks), log-odds (sigmoid ones)
     logits = np.log(probs / (1 - probs)) if task.multi_label else np.log(probs)
     metrics = compute_metrics(logits, np.asarray(split.labels), task)
@@ -53,8 +67,9 @@ def score(pipeline: Pipeline, split, task: TaskInfo, intervals: bool = False) ->
     return metrics
 
 
-def tfidf_baseline(data, seed: int = 42) -> dict:
-    """Choose C on data.validation (macro-F1), refit nothing, score on data.test."""
+def tfidf_baseline(data, seed: int = FLOOR_SEED, predictions: dict | None = None) -> dict:
+    """Choose C on data.validation (macro-F1), refit nothing, score on data.test; the chosen
+    pipeline's per-example test and validation predictions go to `predictions` if given."""
     task: TaskInfo = data.task
     start = time.perf_counter()
     best_c, best_f1, best = C_GRID[0], -1.0, None
@@ -65,6 +80,11 @@ def tfidf_baseline(data, seed: int = 42) -> dict:
         if f1 > best_f1:
             best_c, best_f1, best = c, f1, pipeline
     metrics = score(best, data.test, task, intervals=True)
+    if predictions is not None:
+        predictions.update({name: SplitPredictions(np.asarray(split.labels),
+                                                   probabilities(best, split))
+                            for name, split in (("test", data.test),
+                                                ("validation", data.validation)) if split.texts})
     return {"name": "tfidf-logreg", "C": best_c, "fit_time_s": time.perf_counter() - start,
             "description": f"TF-IDF word 1-2 grams + logistic regression (C={best_c}, "
                            "chosen on validation macro-F1)",
@@ -102,20 +122,18 @@ def visible(text: str, spans: list, sequence: int) -> str:
     return text[min(s for s, _ in offsets):max(e for _, e in offsets)] if offsets else ""
 
 
-def cached_tfidf_baseline(data, seed: int = 42, tokenizer=None,
+def cached_tfidf_baseline(data, folder: Path | None = None, tokenizer=None,
                           max_length: int | None = None) -> dict:
     """The baseline of these exact splits, fitted once: every cell of a dataset (and
-    tokenizer and max_length) shares it, and a cell that found it fitted says `reused`.
+    tokenizer and max_length) shares it, whatever its seed or method, and a cell that found it
+    fitted says `reused`. Kept in `folder` (a run's `artefacts/_floor/`; the user cache where
+    None) as `<key>.json`, with its per-example predictions in `<key>.predictions.npz`.
     Without a tokenizer the floor reads whole texts (`max_length` null)."""
-    from bench.stages.tokenization import tokenizer_identity
-
-    reads = f"{tokenizer_identity(tokenizer)}|{max_length}" if tokenizer else "whole"
-    key = hashlib.sha256(f"{dataset_fingerprint(data)}|{seed}|{C_GRID}|{reads}".encode()
-                         ).hexdigest()[:24]
-    path = cache_dir("baselines") / f"{key}.json"
+    path = (folder or cache_dir("baselines")) / f"{floor_key(data, tokenizer, max_length)}.json"
     if path.is_file():
         return {**json.loads(path.read_text()), "reused": True}
-    result = {**tfidf_baseline(data, seed), "max_length": None}
+    predictions: dict[str, SplitPredictions] = {}
+    result = {**tfidf_baseline(data, predictions=predictions), "max_length": None}
     if tokenizer is not None:
         splits = {name: cut_to_model_view(getattr(data, name), tokenizer, max_length)
                   for name in ("train", "validation", "test")}
@@ -123,8 +141,20 @@ def cached_tfidf_baseline(data, seed: int = 42, tokenizer=None,
         if any(cut.values()):
             whole = {k: result[k] for k in ("C", "description", "test")}
             result = {**tfidf_baseline(replace(data, **{n: s for n, (s, _) in splits.items()}),
-                                       seed), "whole_text": whole}
+                                       predictions=predictions), "whole_text": whole}
         result.update(max_length=max_length, truncated_texts=cut)
         result["description"] += f"; reads the first {max_length} tokens, as the model does"
+    # predictions first: a reader that finds the floor finds its predictions
+    save_predictions(sidecar_path(path), predictions)
     write_json_atomic(path, result)
     return {**result, "reused": False}
+
+
+def floor_key(data, tokenizer, max_length: int | None) -> str:
+    """A hash of what decides the floor: the splits' content (texts, pairs, labels, classes),
+    the floor's own settings and what it reads (the tokenizer and its token limit)."""
+    from bench.stages.tokenization import tokenizer_identity
+
+    reads = f"{tokenizer_identity(tokenizer)}|{max_length}" if tokenizer else "whole"
+    return hashlib.sha256(f"{dataset_fingerprint(data)}|{FLOOR_SEED}|{C_GRID}|{reads}".encode()
+                          ).hexdigest()[:24]

@@ -32,6 +32,9 @@ from bench.stages.training import train_stage
 from bench.suite.cell import Cell, cell_from_json
 
 RUNNER_PID_VARIABLE = "PEFT_BENCH_RUNNER_PID"  # set by the runner: the process to outlive not
+# How the runner started this process (bench/executors/launch.py): "forkserver" (forked from a
+# warm server) or "spawn" (this module run as a fresh interpreter, the default)
+START_METHOD_VARIABLE = "PEFT_BENCH_START_METHOD"
 
 
 # What a reused training result does not decide: the cell as it runs now (its [deploy] table
@@ -47,11 +50,12 @@ def base_record(cell: Cell) -> CellRecord:
     from bench.measure.environment import describe_environment
     from bench.record import SCHEMA_VERSION, CellConfig, Environment
 
+    environment = Environment.from_dict(describe_environment())
+    environment.start_method = os.environ.get(START_METHOD_VARIABLE, "spawn")
     return CellRecord(
         schema_version=SCHEMA_VERSION, cell_id=cell.id, suite=cell.suite, status="running",
         config=CellConfig.of_cell(cell), seed=cell.training.seed,
-        seed_group=cell.seed_group or cell.id,
-        environment=Environment.from_dict(describe_environment()), started_at=now_iso())
+        seed_group=cell.seed_group or cell.id, environment=environment, started_at=now_iso())
 
 
 def training_result(cell: Cell, artefacts: Path, deploy_from: str | None, record: CellRecord,

@@ -9,6 +9,8 @@ backends, on the host that will serve) without training again.
         model/                        what the method saved (adapter + head, or the model)
         deploy/                       the deployment stage's scratch (exported files)
         training-logs/                TensorBoard / W&B logs where `report_to` asks for them
+    <results>/artefacts/_floor/       the TF-IDF floor of each split, shared by its cells
+                                      (bench/stages/baseline.py)
 
 The key (bench/suite/identity.py) names the configuration, so results of an edited suite never
 overwrite the files of the earlier one; `bench clean` removes those no record uses.
@@ -24,7 +26,8 @@ from bench.record.predictions import SplitPredictions, load_predictions, save_pr
 from bench.record.store import write_json_atomic
 from bench.suite.cell import Cell, cell_from_json, cell_to_json
 
-TRAINED = "trained"  # the status of a training result: the cell is whole once deployed
+TRAINED = "trained"
+FLOOR_CACHE = "_floor"  # beside the cells' folders under artefacts/  # the status of a training result: the cell is whole once deployed
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class StageFiles:
     @property
     def training_logs(self) -> Path:
         return self.directory / "training-logs"
+
+    @property
+    def floor_cache(self) -> Path:
+        """Where the run keeps its TF-IDF floors: one per split, whatever the cell."""
+        return self.directory.parent.parent / FLOOR_CACHE
 
     def save_cell(self, cell: Cell) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,7 @@ def train_stage(cell: Cell, files: StageFiles, record: CellRecord, phases: Phase
     if cfg.baseline and scores_test:
         phases.enter("baseline")
         record.baseline = Baseline.from_dict(cached_tfidf_baseline(
-            data, seed=cfg.seed, tokenizer=tokenizer, max_length=data_spec.max_length))
+            data, files.floor_cache, tokenizer=tokenizer, max_length=data_spec.max_length))
 
     phases.enter("load model")
     torch.manual_seed(cfg.seed)
