@@ -160,6 +160,16 @@ def test_a_clearly_faster_variant_excludes_one():
     assert speedup([10.0] * 6, [61.0] * 6).far_slower
 
 
+def test_the_median_interval_is_the_order_statistic_interval():
+    assert min_rounds() == 6
+    low, high, coverage = median_interval([5, 1, 4, 2, 6, 3])
+    assert (low, high) == (1, 6) and coverage == pytest.approx(1 - 2 / 64)
+    low, high, coverage = median_interval(list(range(1, 10)))  # 9 rounds: drop one each side
+    assert (low, high) == (2, 8) and coverage == pytest.approx(1 - 2 * 10 / 512)
+    with pytest.raises(ValueError, match="at least 6"):
+        median_interval([1, 2, 3, 4, 5])
+
+
 def test_band_verdicts():
     assert verdict(1.01, 1.2) == "faster" and verdict(0.8, 0.99) == "slower"
     assert verdict(0.96, 1.04) == NO_DIFFERENCE and verdict(0.97, 1.03, band=0.03) == NO_DIFFERENCE

@@ -76,11 +76,19 @@ def save(model: nn.Module, workdir: Path) -> Path:
 
 def save_module(model: nn.Module, workdir: Path) -> Path:
     """The whole module pickled, for the timing processes alone: a pruned or quantized
-    model's state_dict cannot be loaded without rebuilding its modules first."""
+    model's state_dict cannot be loaded without rebuilding its modules first. torchao gives
+    each module it quantizes an `extra_repr` bound to a functools.partial, which pickle cannot
+    write: those are set aside while saving (the loaded module prints its class's repr)."""
     import torch
 
     path = workdir / "timing-module.pt"
-    torch.save(model, path)
+    set_aside = {module: module.__dict__.pop("extra_repr") for module in model.modules()
+                 if "extra_repr" in module.__dict__}
+    try:
+        torch.save(model, path)
+    finally:
+        for module, extra_repr in set_aside.items():
+            module.extra_repr = extra_repr
     return path
 
 
