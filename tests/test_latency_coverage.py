@@ -9,38 +9,9 @@ import pytest
 from bench.cli import main as bench_main
 from bench.record.deployment import DeployedVariant
 from bench.record.timing import Speedup
+from test_deploy_repro import SUITE  # a tiny BERT cell, int8 on torch and onnxruntime
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITE = """
-[suite]
-name = "coverage"
-[defaults.training]
-epochs = 1
-batch_size = 16
-threads = 1
-baseline = false
-evaluate_before = false
-[defaults.dataset]
-train_size = 64
-validation_size = 16
-test_size = 32
-max_length = 32
-[models.tiny-bert]
-source = "tiny-bert"
-[datasets.tweets]
-source = "tweets"
-[methods.lora]
-r = 4
-[deploy]
-variants = [["int8"]]
-batch_sizes = [1]
-sequence_length = 16
-warmup_calls = 1
-rounds = 6
-round_min_calls = 2
-round_min_duration_s = 0.0
-timing_processes = 1
-"""
 
 
 def load_script(monkeypatch):
@@ -73,15 +44,15 @@ def test_coverage_counts_every_ordered_pair_variant_and_batch_size(monkeypatch):
 @pytest.mark.slow
 def test_latency_coverage_measures_a_saved_tiny_cell_twice(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    Path("coverage.toml").write_text(SUITE)
-    assert bench_main(["run", "coverage.toml"]) == 0
-    (cell_id,) = [p.stem for p in (tmp_path / "runs" / "coverage").glob("*.json")]
+    Path("repro.toml").write_text(SUITE)
+    assert bench_main(["run", "repro.toml"]) == 0
+    (cell_id,) = [p.stem for p in (tmp_path / "runs" / "repro").glob("*.json")]
     script = load_script(monkeypatch)
-    assert script.main(["runs/coverage", "--cell", cell_id, "--runs", "2",
+    assert script.main(["runs/repro", "--cell", cell_id, "--runs", "2",
                         "--timing-processes", "2", "--json", "out.json"]) == 0
     summary = json.loads(Path("out.json").read_text())
     assert summary["runs"] == 2 and summary["processes_per_run"] == 2
-    assert summary["checks"] == 2 * 3  # ordered pairs x (int8 twice, fp32 on onnxruntime)
+    assert summary["checks"] == 2 * 3 * 2  # ordered pairs x 3 variants x batch sizes 1 and 8
     assert 0 <= summary["coverage"] <= 1
     assert summary["inside"] == sum(d["inside"] for d in summary["details"])
     assert summary["coverage"] == summary["inside"] / summary["checks"]
