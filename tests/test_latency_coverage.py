@@ -2,6 +2,7 @@
 end on a tiny BERT cell that the test trains and saves (2 runs of 2 timing processes)."""
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ def load_script(monkeypatch):
     spec = importlib.util.spec_from_file_location("latency_coverage",
                                                   ROOT / "benchmarks" / "latency_coverage.py")
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "latency_coverage", module)  # its dataclass looks it up
     spec.loader.exec_module(module)
     return module
 
