@@ -205,7 +205,7 @@ def test_speedup_groups_rounds_by_their_process():
     assert one.method == OVER_ROUNDS and (one.low, one.high) == pytest.approx((1.4, 1.6))
 
 
-def test_time_batches_times_every_predictor_at_every_batch_size_and_samples_each_slice():
+def test_time_batches_times_every_predictor_at_every_size_and_samples_each_slice():
     clock = FakeClock()
     models = {"a": FakeModel(clock, [0.02]), "b": FakeModel(clock, [0.01])}
     probe = QuietProbe()

@@ -15,8 +15,8 @@ backend (torch by default) is the reference for every delta and speed-up.
 Every variant is prepared (compressed, exported, session built), its cold call timed and its
 predictions scored first; only then are all of them timed together in shuffled, interleaved
 rounds (bench.stages.timing_rounds) by fresh processes that load their files back
-(bench.stages.timing_process), so that the rounds time nothing but calls. docs/measurement.md says why
-and what each figure means.
+(bench.stages.timing_process), so that the rounds time nothing but calls. docs/measurement.md
+says why and what each figure means.
 """
 from __future__ import annotations
 
