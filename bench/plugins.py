@@ -205,6 +205,7 @@ class Predictor:
     synchronize: Callable[[], None] | None = None  # wait for asynchronous device work
     onnx_max_abs_diff: float | None = None  # exported graph vs PyTorch on real inputs
     cuda_memory_visible: bool = False  # torch's allocator sees this predictor's memory
+    artefact: Path | None = None  # what Backend.load reads back in a fresh timing process
 
     def __call__(self, batch: Batch) -> np.ndarray:
         return self.predict(batch)
@@ -230,5 +231,13 @@ class Backend(ABC):
         given (a step from a recipe registered for this backend).
 
         `examples` are real input batches: the first one traces exports, all of them check
-        an exported graph against PyTorch. Files go under `workdir`.
+        an exported graph against PyTorch. Files go under `workdir`; set the predictor's
+        `artefact` to the one `load` reads back.
         """
+
+    def load(self, artefact: Path, device: str, threads: int) -> Predictor:
+        """A predictor on the `artefact` a `prepare` of this backend wrote, built in a fresh
+        process: the timing processes (bench/stages/timing_process.py) time these, so only
+        calling it (and `synchronize`) matters; `info` and `footprint` may stay empty."""
+        raise NotImplementedError(f"backend {self.name} cannot load its artefact back "
+                                  "(Backend.load), so it cannot be timed in a fresh process")

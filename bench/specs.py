@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from bench.measure.speedup import min_rounds
+from bench.measure.speedup import EQUIVALENCE_BAND, min_rounds
 from bench.metric_registry import scores
 from bench.table_checks import (AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE, SEED,
                                 CountOrFraction, Range)
@@ -150,11 +150,18 @@ class DeploySpec:
     variants: compression chains (names of [compressions.<name>]); "fp32" always runs first.
     batch_sizes: fixed batch sizes timed: a latency batch (1) and a throughput batch.
     sequence_length: every timed batch is real test texts truncated/padded to this length.
-    rounds / warmup_calls / round_min_calls / round_min_duration_s: per batch size, each
-        variant gets `warmup_calls` untimed calls, then `rounds` interleaved rounds in which
-        every variant is timed until both `round_min_calls` calls and `round_min_duration_s`
-        seconds are reached (see bench.stages.timing_rounds); at least 6 rounds, the fewest whose
-        spread gives a 95% interval of a median.
+    rounds / warmup_calls / round_min_calls / round_min_duration_s: per batch size and timing
+        process, each variant gets `warmup_calls` untimed calls, then `rounds` interleaved
+        rounds, each in its own shuffled order, in which every variant is timed until both
+        `round_min_calls` calls and `round_min_duration_s` seconds are reached (see
+        bench.stages.timing_rounds); at least 6 rounds, the fewest whose spread gives a 95%
+        interval of a median; 9 by default, the fewest whose interval drops the most extreme
+        round on each side (docs/measurement.md).
+    timing_processes: fresh processes, one after the other, that each load every variant's
+        files and time them all (bench.stages.timing_process); the speed-up's interval is over
+        them (bench.measure.speedup): 3 or more for an interval that holds across runs.
+    equivalence_band: a speed-up is "no measurable difference" only when its interval lies
+        within 1 +- this; one that holds 1 but reaches beyond it is "inconclusive".
     threads: intra-op threads for torch and ONNX Runtime alike; None keeps the cell's setting.
     onnx_tolerance: largest max-abs difference of exported fp32 logits vs PyTorch on real
         inputs; beyond it the variant fails (an export that changes the model is no result).
@@ -169,7 +176,9 @@ class DeploySpec:
         default_factory=lambda: [["int8"], ["prune"], ["prune", "int8"], ["qat"]])
     batch_sizes: list[int] = field(default_factory=lambda: [1, 32])
     sequence_length: int = 64
-    rounds: int = 6
+    rounds: int = 9
+    timing_processes: int = 3
+    equivalence_band: float = EQUIVALENCE_BAND
     warmup_calls: int = 10
     round_min_calls: int = 3
     round_min_duration_s: float = 0.35
@@ -182,7 +191,7 @@ class DeploySpec:
     ranges: ClassVar[dict] = {
         "batch_sizes": AT_LEAST_ONE, "sequence_length": AT_LEAST_ONE, "warmup_calls": NOT_NEGATIVE,
         "round_min_calls": AT_LEAST_ONE, "round_min_duration_s": NOT_NEGATIVE,
-        "threads": AT_LEAST_ONE, "onnx_tolerance": NOT_NEGATIVE, "eval_samples": AT_LEAST_ONE,
+        "timing_processes": AT_LEAST_ONE, "equivalence_band": FRACTION, "threads": AT_LEAST_ONE, "onnx_tolerance": NOT_NEGATIVE, "eval_samples": AT_LEAST_ONE,
         "eval_batch_size": AT_LEAST_ONE}
 
     def field_problems(self) -> list[tuple[str, str]]:

@@ -5,12 +5,14 @@
 Loads the cell's saved model from `<results>/artefacts/<cell id>/<training key>/model` (the
 suite's output folder, or --results), merges it as `bench run` does, builds the cell's deployment variants once
 (compressions, exports, sessions, exactly as the suite's [deploy] table says, QAT training
-included), then runs the deployment measurement (interleaved rounds, speed-ups with their
-interval, machine-load checks; docs/measurement.md) twice in a row on those same variants.
+included), then runs the deployment measurement (timing processes of shuffled interleaved rounds,
+speed-ups with their interval, machine-load checks; docs/measurement.md) twice in a row on
+those same variants.
 Prints every speed-up of both runs and their ratio, and writes the figures with the commit,
 library versions, CPU and settings to results/benchmarks/deploy_repro--<cell id>.json (or
---json). --rounds, --warmup-calls, --round-min-calls and --round-min-duration-s override the
-suite's timing budget. Run it on a quiet machine: both runs' machine load is printed.
+--json). --rounds, --warmup-calls, --round-min-calls, --round-min-duration-s and
+--timing-processes override the suite's timing budget. Run it on a quiet machine: both runs'
+machine load is printed.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 AGREEMENT = 0.10  # the two runs' speed-ups should agree within this relative difference
-BUDGET = ("rounds", "warmup_calls", "round_min_calls", "round_min_duration_s")
+BUDGET = ("rounds", "warmup_calls", "round_min_calls", "round_min_duration_s", "timing_processes")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup-calls", type=int)
     parser.add_argument("--round-min-calls", type=int)
     parser.add_argument("--round-min-duration-s", type=float)
+    parser.add_argument("--timing-processes", type=int)
     args = parser.parse_args(argv)
 
     from bench.errors import BenchInputError
@@ -70,38 +73,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def measure_twice(cell, artefacts: Path, spec) -> tuple[list, int]:
     """The cell's saved model, merged, deployed once and measured twice."""
+    return measure_runs(cell, artefacts, spec, 2)
+
+
+def measure_runs(cell, artefacts: Path, spec, count: int) -> tuple[list, int]:
+    """The cell's saved model, merged, deployed once (as the deployment stage does, with
+    `spec` as its [deploy] table) and measured `count` times: a DeploymentResult per run."""
     import tempfile
 
-    import torch
+    from bench.stages.deployment import saved_model_variants
+    from bench.stages.variants import measure_prepared
 
-    from bench.data import prepare_dataset
-    from bench.stages.variants import measure_prepared, prepared_variants
-    from bench.measure.machine_load import LoadProbe
-    from bench.models.loading import load_tokenizer
-    from bench.registry import METHODS
-    from bench.suite.devices import resolve_device
-    from bench.stages.trainer import CellTrainer
-
-    cfg = cell.training
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    model_spec, data_spec = cell.model, cell.dataset
-    data = prepare_dataset(data_spec, Path(cell.base_dir))
-    trainer = CellTrainer.of_prepared(data, load_tokenizer(model_spec), cfg, device,
-                                      data_spec.max_length)
-    method = METHODS.get(cell.method)()
-    model = method.load(model_spec, data.task, cell.method_params, artefacts,
-                        device)
-    merged = method.merge_for_deployment(model)
+    def progress(text: str) -> None:
+        print(f"  {text}", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="deploy-repro-") as workdir, \
-            prepared_variants(merged, trainer.tokenizer, data.task, trainer.data["test"], spec,
-                              cell.compressions, trainer, Path(workdir), device,
-                              lambda text: print(f"  {text}", flush=True)) as (variants, inputs,
-                                                                               threads):
-        runs = [measure_prepared(variants, spec, inputs, threads, LoadProbe()) for _ in range(2)]
-    return runs, threads
+            saved_model_variants(replace(cell, deploy=spec), artefacts, Path(workdir),
+                                 progress) as prepared:
+        runs = [measure_prepared(prepared.variants, spec, prepared.inputs, prepared.threads,
+                                 prepared.device, progress) for _ in range(count)]
+    return runs, prepared.threads
 
 
 def summarise(cell_id: str, spec, threads: int, runs: list) -> dict:

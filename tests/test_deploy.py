@@ -9,11 +9,14 @@ import pytest
 import torch
 
 from bench.cli import main
+from bench.measure.speedup import OVER_PROCESSES, OVER_ROUNDS, ratio_interval, verdict
+from bench.stages.timing_rounds import round_order
 from bench.stages.variants import deploy_cell
 from bench.errors import VariantSkipped
 from bench.models.loading import load_classifier, load_tokenizer
 from bench.registry import COMPRESSIONS, quantize_recipe
 from bench.specs import DeploySpec, ModelSpec, TrainingConfig
+from bench.suite.parser import parse_suite
 from bench.table_checks import check_ranges
 from bench.record.store import load_records
 from toy import TASK, splits, trainer
@@ -21,7 +24,8 @@ from toy import TASK, splits, trainer
 SPEC = ModelSpec(name="tiny-bert", source="tiny-bert")
 FAST = DeploySpec(variants=[["int8"], ["prune"], ["prune", "int8"], ["qat"], ["int8", "prune"]],
                   batch_sizes=[1, 4], sequence_length=16, warmup_calls=1, rounds=6,
-                  round_min_calls=2, round_min_duration_s=0.01, eval_batch_size=16)
+                  round_min_calls=2, round_min_duration_s=0.01, eval_batch_size=16,
+                  timing_processes=2)
 
 
 @pytest.fixture(scope="module")
@@ -114,47 +118,63 @@ def variants(deployed: dict) -> dict:
     return {key: record for key, record in deployed.items() if key != "timing"}
 
 
-def test_every_variant_is_timed_in_the_same_rounds_under_both_stop_rules(deployed):
+def test_every_variant_is_timed_in_the_same_rounds_of_each_process_under_both_stop_rules(deployed):
     timed = {k: r for k, r in variants(deployed).items() if r["status"] == "ok"}
     assert len(deployed["timing"]["order"]) == len(timed) == 10
     for key, record in timed.items():
         assert record["timings_s"]["prepare"] > 0 and record["timings_s"]["evaluate"] > 0
         for size in ("1", "4"):
             stats = record["latency"][size]
-            assert stats["rounds"] == 6 and len(stats["rounds_p50_ms"]) == 6
-            assert stats["calls"] >= 6 * FAST.round_min_calls  # the count rule, every round
-            assert stats["duration_s"] >= 6 * FAST.round_min_duration_s  # the duration rule
+            assert stats["rounds"] == 2 * 6 and len(stats["rounds_p50_ms"]) == 12
+            assert stats["rounds_process"] == [0] * 6 + [1] * 6
+            assert len(stats["rounds_busy"]) == 12 and len(stats["process_p50_ms"]) == 2
+            assert stats["calls"] >= 12 * FAST.round_min_calls  # the count rule, every round
+            assert stats["duration_s"] >= 12 * FAST.round_min_duration_s  # the duration rule
             assert stats["warmup_calls"] == 1 and stats["cold_ms"] > 0
             assert min(stats["rounds_p50_ms"]) >= stats["min_ms"]
             assert math.isclose(stats["samples_per_s"], int(size) * 1000 / stats["p50_ms"])
 
 
-def test_speedups_carry_an_interval_and_a_verdict(deployed):
+def test_speedups_carry_an_interval_over_processes_that_the_record_recomputes(deployed):
     reference = deployed[("fp32", "torch")]
     for size in ("1", "4"):
         assert reference["speedup"][size]["ratio"] == 1.0
         assert reference["speedup"][size]["verdict"] == "no measurable difference"
     for key, record in variants(deployed).items():
         for size, result in (record["speedup"] or {}).items():
-            ref = reference["latency"][size]["p50_ms"]
-            assert math.isclose(result["ratio"], ref / record["latency"][size]["p50_ms"])
             ratios = [a / b for a, b in zip(reference["latency"][size]["rounds_p50_ms"],
                                             record["latency"][size]["rounds_p50_ms"])]
-            assert (result["low"], result["high"]) == (min(ratios), max(ratios))  # 6 rounds
-            expected = ("faster" if result["low"] > 1 else "slower" if result["high"] < 1
-                        else "no measurable difference")
-            assert result["verdict"] == expected
+            again = ratio_interval([ratios[:6], ratios[6:]])  # the two processes' rounds
+            assert result["ratio"] == again.estimate and result["method"] == OVER_PROCESSES
+            assert (result["low"], result["high"]) == (again.low, again.high)
+            assert result["process_ratios"] == again.process_medians and result["band"] == 0.05
+            assert result["verdict"] == verdict(result["low"], result["high"], 0.05)
             assert result["far_slower"] == (result["ratio"] < 1 / 3)
             assert (record["slow_warning"] is not None) == any(
                 s["far_slower"] for s in record["speedup"].values())
 
 
-def test_the_machine_load_is_checked_before_during_and_after(deployed):
-    load = deployed["timing"]["machine_load"]
-    assert load["before"]["seconds"] >= 0.9 and load["after"]["seconds"] >= 0.9
-    assert len(load["rounds"]) == 2 * 6 and isinstance(load["busy"], bool)
-    assert load["busy"] == any(s["busy"] for s in [load["before"], load["after"], *load["rounds"]])
+def test_each_timing_process_records_its_seeds_and_the_load_of_every_slice(deployed):
+    timing = deployed["timing"]
+    assert timing["timing_processes"] == 2 and timing["equivalence_band"] == 0.05
+    processes = timing["processes"]
+    assert len(processes) == 2 and len({p["pid"] for p in processes}) == 2
+    for process in processes:
+        assert set(process["round_seeds"]) == {"1", "4"}
+        assert all(len(seeds) == 6 for seeds in process["round_seeds"].values())
+        orders = {tuple(round_order(timing["order"], seed))
+                  for seeds in process["round_seeds"].values() for seed in seeds}
+        assert len(orders) > 1  # shuffled, not one order every round
+        load = process["machine_load"]
+        assert load["before"]["seconds"] >= 0.9 and load["after"]["seconds"] >= 0.9
+        assert load["slices"] == 2 * 6 * 10  # batch sizes x rounds x variants
+    load = timing["machine_load"]
+    assert load["slices"] == 2 * 2 * 6 * 10 and isinstance(load["busy"], bool)
+    assert load["busy"] == any(p["machine_load"]["busy"] for p in processes)
     assert (load["warning"] is not None) == load["busy"]
+    busy = sum(b for r in variants(deployed).values() if r["status"] == "ok"
+               for stats in r["latency"].values() for b in stats["rounds_busy"])
+    assert busy == load["busy_slices"]
 
 
 def test_a_quantizer_must_end_its_chain(deployed):
@@ -255,6 +275,7 @@ warmup_calls = 1
 rounds = 6
 round_min_calls = 2
 round_min_duration_s = 0.0
+timing_processes = 1
 [compressions.prune]
 ffn_ratio = 0.25
 recovery_epochs = 1
@@ -281,6 +302,9 @@ def test_a_suite_with_deploy_reports_a_compression_table(tmp_path, monkeypatch, 
     assert "Noise band: the fp32 reference's per-round medians spread over up to" in report
     timing = record["deployment_timing"]
     assert timing["rounds"] == 6 and len(timing["order"]) == 6 and timing["threads"] == 1
+    assert timing["timing_processes"] == 1 and len(timing["processes"]) == 1
+    speedups = [s for v in variants.values() for s in v["speedup"].values()]
+    assert speedups and all(s["method"] == OVER_ROUNDS for s in speedups)  # one process
     assert isinstance(record["environment"]["cpu"]["flags"]["avx2"], bool)
 
 
@@ -298,15 +322,35 @@ def test_the_cold_call_comes_before_scoring_and_timing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bench.stages.variants, "first_calls", logged("cold", bench.stages.variants.first_calls))
     monkeypatch.setattr(bench.stages.variants, "evaluate", logged("evaluate", bench.stages.variants.evaluate))
-    monkeypatch.setattr(bench.stages.variant_timing, "time_variants",
-                        logged("rounds", bench.stages.variant_timing.time_variants))
+    monkeypatch.setattr(bench.stages.variant_timing, "run_processes",
+                        logged("rounds", bench.stages.variant_timing.run_processes))
     tokenizer = load_tokenizer(SPEC)
     torch.manual_seed(0)
-    spec = replace(FAST, variants=[], round_min_duration_s=0.0)
+    spec = replace(FAST, variants=[], round_min_duration_s=0.0, timing_processes=1)
     deployment = deploy_cell(load_classifier(SPEC, TASK), tokenizer, TASK,
                              splits(tokenizer)["test"], spec, {}, None, tmp_path, "cpu")
     assert events == ["cold", "evaluate", "cold", "evaluate", "rounds"]
     assert all(r.latency[1].cold_ms > 0 for r in deployment.variants)
+
+
+def test_a_bad_timing_key_is_one_line_naming_file_table_and_key(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("deploy.toml").write_text(SUITE.replace("timing_processes = 1", "timing_processes = 0"))
+    assert main(["run", "deploy.toml"]) == 2
+    (error,) = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert error == "error: deploy.toml [deploy].timing_processes: expected >= 1, got 0"
+    assert not (tmp_path / "runs").exists()  # before anything ran
+
+
+@pytest.mark.parametrize("line, message", [
+    ("equivalence_band = 1.5", "deploy.toml [deploy].equivalence_band: expected a number in "
+                               "[0, 1), got 1.5"),
+    ('timing_processes = "3"', "deploy.toml [deploy].timing_processes: expected an integer")])
+def test_the_timing_keys_are_checked_where_they_are_written(tmp_path, line, message):
+    path = tmp_path / "deploy.toml"
+    path.write_text(SUITE.replace("timing_processes = 1", line))
+    _, problems = parse_suite(path)
+    assert len(problems) == 1 and problems[0].startswith(str(path)) and message in problems[0]
 
 
 def test_too_few_rounds_for_an_interval_is_an_input_error():

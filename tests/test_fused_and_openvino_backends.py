@@ -170,7 +170,7 @@ def test_deploy_runs_fp32_and_int8_on_the_new_backends(tmp_path):
     model = load_classifier(SPEC, TASK)
     spec = DeploySpec(backends=["torch", "onnxruntime-fused", "openvino"], variants=[["int8"]],
                       batch_sizes=[1], sequence_length=16, warmup_calls=0, rounds=6,
-                      round_min_calls=1, round_min_duration_s=0.0)
+                      timing_processes=1, round_min_calls=1, round_min_duration_s=0.0)
     deployment = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
                              tmp_path, "cpu")
     by_key = {(r.variant, r.backend): r for r in deployment.variants}

@@ -8,8 +8,10 @@ from bench.plugins import Predictor
 from bench.measure.machine_load import BUSY_OTHER_CORES, LoadProbe
 from bench.measure.trackers import summarise, time_until
 from bench.record.deployment import Footprint
-from bench.measure.speedup import NO_DIFFERENCE, median_interval, min_rounds, speedup
-from bench.stages.timing_rounds import RoundBudget, first_calls, interleaved_rounds, time_variants, warm_up
+from bench.measure.speedup import (INCONCLUSIVE, NO_DIFFERENCE, OVER_PROCESSES, OVER_ROUNDS,
+                                   median_interval, min_rounds, ratio_interval, speedup, verdict)
+from bench.stages.timing_rounds import (RoundBudget, RoundTimes, first_calls, interleaved_rounds,
+                                        pool_processes, round_order, time_batches, warm_up)
 
 
 class FakeClock:
@@ -67,9 +69,9 @@ def test_warm_up_calls_are_run_but_never_timed():
     clock, log = FakeClock(), []
     model = FakeModel(clock, [9.0, 9.0, 0.1], log=log)  # two slow calls, then fast ones
     warm_up({"m": model}, 2)
-    rounds = interleaved_rounds({"m": model}, RoundBudget(6, 2, 2, 0.0), clock)
+    rounds = interleaved_rounds({"m": model}, RoundBudget(6, 2, 2, 0.0), seed=1, clock=clock)
     assert model.calls == 2 + 6 * 2
-    assert all(t == pytest.approx(0.1) for times in rounds["m"] for t in times)
+    assert all(t == pytest.approx(0.1) for times in rounds.seconds["m"] for t in times)
 
 
 def test_percentiles_and_throughput_match_numpy_on_known_samples():
@@ -93,12 +95,20 @@ def test_the_cold_call_is_the_very_first_call_of_the_predictor():
     assert cold == {1: pytest.approx(3.0), 32: pytest.approx(0.7)} and model.calls == 2
 
 
-def test_rounds_interleave_the_variants_a_b_a_b():
+def test_every_round_runs_each_variant_once_in_its_own_recorded_shuffled_order():
     clock, log = FakeClock(), []
-    calls = {"A": FakeModel(clock, [0.1], "A", log), "B": FakeModel(clock, [0.1], "B", log)}
-    interleaved_rounds(calls, RoundBudget(rounds=6, warmup_calls=0, min_calls=2,
-                                          min_duration_s=0.0), clock)
-    assert log == ["A", "A", "B", "B"] * 6
+    names = list("ABCDE")
+    calls = {name: FakeModel(clock, [0.1], name, log) for name in names}
+    budget = RoundBudget(rounds=6, warmup_calls=0, min_calls=2, min_duration_s=0.0)
+    times = interleaved_rounds(calls, budget, seed=7, clock=clock)
+    orders = [log[i:i + 10:2] for i in range(0, len(log), 10)]
+    assert log[::2] == log[1::2]  # a variant's calls of a round run back to back
+    assert all(sorted(order) == names for order in orders) and len(orders) == 6
+    assert len({tuple(order) for order in orders}) > 1  # not the same order every round
+    assert orders == [round_order(names, seed) for seed in times.seeds]  # the seeds give it back
+    log.clear()
+    assert interleaved_rounds(calls, budget, seed=7, clock=clock).seeds == times.seeds
+    assert [log[i:i + 10:2] for i in range(0, len(log), 10)] == orders
 
 
 def fake_rounds(clock: FakeClock, durations: dict[str, list[float]]) -> dict:
@@ -115,8 +125,8 @@ def fake_rounds(clock: FakeClock, durations: dict[str, list[float]]) -> dict:
 
     rounds = len(next(iter(durations.values())))
     times = interleaved_rounds({name: call(name) for name in durations},
-                               RoundBudget(rounds, 0, 3, 0.0), clock, round_done)
-    return {name: summarise(t, None, 1, 8, 0) for name, t in times.items()}
+                               RoundBudget(rounds, 0, 3, 0.0), 3, clock, round_done=round_done)
+    return {name: summarise(t, None, 1, 8, 0) for name, t in times.seconds.items()}
 
 
 DRIFT = [0.010, 0.012, 0.009, 0.015, 0.011, 0.010]  # a machine whose speed moves from round to round
@@ -124,29 +134,30 @@ DRIFT = [0.010, 0.012, 0.009, 0.015, 0.011, 0.010]  # a machine whose speed move
 
 def test_identical_timings_have_no_measurable_difference():
     stats = fake_rounds(FakeClock(), {"ref": DRIFT, "same": DRIFT})
-    result = speedup(stats["ref"].p50_ms, stats["same"].p50_ms, stats["ref"].rounds_p50_ms,
-                     stats["same"].rounds_p50_ms)
+    result = speedup(stats["ref"].rounds_p50_ms, stats["same"].rounds_p50_ms)
     assert result.low <= 1.0 <= result.high and result.verdict == NO_DIFFERENCE
-    assert result.ratio == pytest.approx(1.0)
+    assert result.ratio == pytest.approx(1.0) and result.method == OVER_ROUNDS
 
 
-def test_noise_around_the_same_speed_is_no_measurable_difference():
+def test_noise_around_the_same_speed_within_the_band_is_no_measurable_difference():
     noisy = [d * f for d, f in zip(DRIFT, [1.03, 0.97, 1.02, 0.99, 1.04, 0.98])]
     stats = fake_rounds(FakeClock(), {"ref": DRIFT, "noisy": noisy})
-    result = speedup(stats["ref"].p50_ms, stats["noisy"].p50_ms, stats["ref"].rounds_p50_ms,
-                     stats["noisy"].rounds_p50_ms)
+    result = speedup(stats["ref"].rounds_p50_ms, stats["noisy"].rounds_p50_ms)
     assert result.low < 1.0 < result.high and result.verdict == NO_DIFFERENCE
+    assert result.band == 0.05
+    wide = speedup(stats["ref"].rounds_p50_ms, stats["noisy"].rounds_p50_ms, band=0.01)
+    assert wide.verdict == INCONCLUSIVE  # holds 1, but also differences beyond +-1%
 
 
-def test_a_clearly_faster_variant_excludes_one_and_agrees_with_throughput():
+def test_a_clearly_faster_variant_excludes_one():
     stats = fake_rounds(FakeClock(), {"ref": DRIFT, "fast": [d / 2 for d in DRIFT]})
     ref, fast = stats["ref"], stats["fast"]
-    result = speedup(ref.p50_ms, fast.p50_ms, ref.rounds_p50_ms, fast.rounds_p50_ms)
+    result = speedup(ref.rounds_p50_ms, fast.rounds_p50_ms)
     assert result.verdict == "faster" and result.low > 1.0 and result.ratio == pytest.approx(2.0)
     assert result.ratio == pytest.approx(fast.samples_per_s / ref.samples_per_s)
-    slower = speedup(fast.p50_ms, ref.p50_ms, fast.rounds_p50_ms, ref.rounds_p50_ms)
+    slower = speedup(fast.rounds_p50_ms, ref.rounds_p50_ms)
     assert slower.verdict == "slower" and slower.high < 1.0 and not slower.far_slower
-    assert speedup(10.0, 61.0, [10.0] * 6, [61.0] * 6).far_slower
+    assert speedup([10.0] * 6, [61.0] * 6).far_slower
 
 
 def test_the_median_interval_is_the_order_statistic_interval():
@@ -159,19 +170,65 @@ def test_the_median_interval_is_the_order_statistic_interval():
         median_interval([1, 2, 3, 4, 5])
 
 
-def test_time_variants_times_every_predictor_at_every_batch_size():
+def test_band_verdicts():
+    assert verdict(1.01, 1.2) == "faster" and verdict(0.8, 0.99) == "slower"
+    assert verdict(0.96, 1.04) == NO_DIFFERENCE and verdict(0.97, 1.03, band=0.03) == NO_DIFFERENCE
+    assert verdict(0.9, 1.04) == INCONCLUSIVE and verdict(0.99, 1.3) == INCONCLUSIVE
+    assert verdict(0.96, 1.04, band=0.02) == INCONCLUSIVE
+
+
+ROUND_NOISE = [1.00, 1.02, 0.98, 1.01, 0.99, 1.03, 0.97, 1.00, 1.01]
+
+
+def test_a_process_offset_widens_the_interval():
+    """Three processes, same rounds noise: alike, then the second one 20% faster throughout."""
+    alike = [[1.5 * n for n in ROUND_NOISE]] * 3
+    offset = [[1.5 * n * f for n in ROUND_NOISE] for f in (1.0, 1.2, 0.95)]
+    quiet, shifted = ratio_interval(alike), ratio_interval(offset)
+    assert quiet.method == shifted.method == OVER_PROCESSES and quiet.confidence == 0.95
+    assert shifted.high - shifted.low > 2 * (quiet.high - quiet.low)
+    assert shifted.low < 1.5 * 0.95 and shifted.high > 1.5 * 1.2  # beyond the process medians
+    assert quiet.low <= quiet.estimate <= quiet.high and quiet.estimate == pytest.approx(1.5)
+    assert shifted.process_medians == pytest.approx([1.5, 1.8, 1.425])
+    # the same per-round ratios, as if one process had timed them all: rounds only, narrower
+    pooled = ratio_interval([[r for ratios in offset for r in ratios]])
+    assert pooled.method == OVER_ROUNDS and pooled.high - pooled.low < shifted.high - shifted.low
+
+
+def test_speedup_groups_rounds_by_their_process():
+    reference = [10.0] * 18
+    variant = [10.0 / 1.4] * 6 + [10.0 / 1.6] * 6 + [10.0 / 1.5] * 6
+    result = speedup(reference, variant, [0] * 6 + [1] * 6 + [2] * 6, busy_rounds=2)
+    assert result.process_ratios == pytest.approx([1.4, 1.6, 1.5])
+    assert result.low < 1.4 and result.high > 1.6 and result.busy_rounds == 2
+    one = speedup(reference, variant)  # the same rounds read as one process: min and max only
+    assert one.method == OVER_ROUNDS and (one.low, one.high) == pytest.approx((1.4, 1.6))
+
+
+def test_time_batches_times_every_predictor_at_every_size_and_samples_each_slice():
     clock = FakeClock()
     models = {"a": FakeModel(clock, [0.02]), "b": FakeModel(clock, [0.01])}
     probe = QuietProbe()
-    results = time_variants({k: predictor(m) for k, m in models.items()},
-                            {1: {}, 4: {}}, {"a": {1: 0.5}}, RoundBudget(6, 2, 3, 0.05), 16,
-                            probe, clock)
-    assert results["a"][1].cold_ms == pytest.approx(500) and results["b"][1].cold_ms is None
-    assert results["a"][4].calls == 6 * 3 and results["b"][4].calls == 6 * 5
-    assert results["a"][1].p50_ms == pytest.approx(20) and results["a"][1].warmup_calls == 2
+    results = time_batches({k: predictor(m) for k, m in models.items()}, {1: {}, 4: {}},
+                           RoundBudget(6, 2, 3, 0.05), probe, seed=5, clock=clock)
+    assert [len(t) for t in results[4].seconds["a"]] == [3] * 6
+    assert [len(t) for t in results[4].seconds["b"]] == [5] * 6
+    assert results[1].busy["a"] == [False] * 6 and len(results[1].seeds) == 6
+    assert results[1].seeds != results[4].seeds
     labels = [s.label for s in probe.samples]
-    assert labels[0] == "before" and labels[-1] == "after" and len(labels) == 2 + 2 * 6
-    assert probe.summary().busy is False
+    assert labels == ["before", "after"] and probe.slices == 2 * 2 * 6
+    assert probe.summary().busy is False and probe.summary().busy_slices == 0
+
+
+def test_pooling_keeps_each_round_with_its_process_and_busy_flag():
+    one = RoundTimes({"a": [[0.010, 0.012]] * 6}, {"a": [False] * 5 + [True]}, [1] * 6)
+    two = RoundTimes({"a": [[0.020]] * 6}, {"a": [False] * 6}, [2] * 6)
+    stats = pool_processes([one, two], "a", 0.5, 8, 16, 2)
+    assert stats.rounds == 12 and stats.calls == 18 and stats.cold_ms == pytest.approx(500)
+    assert stats.rounds_process == [0] * 6 + [1] * 6
+    assert stats.rounds_busy == [False] * 5 + [True] + [False] * 6
+    assert stats.rounds_p50_ms == pytest.approx([11.0] * 6 + [20.0] * 6)
+    assert stats.process_p50_ms == pytest.approx([11.0, 20.0])
 
 
 def test_another_process_using_the_cpu_flags_the_run_busy():
@@ -192,6 +249,25 @@ def test_another_process_using_the_cpu_flags_the_run_busy():
     assert quiet.other_cores == pytest.approx(0.1) and not quiet.busy and 0.1 < BUSY_OTHER_CORES
     summary = probe.summary()
     assert summary.busy and "0.40 cores" in summary.warning and len(summary.rounds) == 2
+
+
+def test_a_burst_during_one_variants_slice_flags_that_slice_only():
+    """Others use 0.5 cores for the 0.4 s of one slice, nothing in the nine others: averaged
+    over the whole 4 s round that was 0.05 cores, under the threshold."""
+    state = {"clock": 0.0, "machine": 0.0}
+    probe = LoadProbe(machine_cpu=lambda: state["machine"], own_cpu=lambda: 0.0,
+                      clock=lambda: state["clock"], load=lambda: 0.0, cores=2)
+    flags = []
+    for index in range(10):
+        probe.mark()
+        state["clock"] += 0.4
+        state["machine"] += 0.2 if index == 3 else 0.0
+        flags.append(probe.slice_sample(f"slice {index}").busy)
+    assert flags == [False] * 3 + [True] + [False] * 6
+    summary = probe.summary()
+    assert summary.busy and summary.busy_slices == 1 and summary.slices == 10
+    assert summary.worst_slice.label == "slice 3" and "slice 3" in summary.warning
+    assert 0.2 / 4.0 < BUSY_OTHER_CORES  # what a whole-round sample would have seen
 
 
 def test_a_high_load_average_alone_flags_the_run_busy():

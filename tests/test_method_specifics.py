@@ -118,7 +118,7 @@ def test_an_unmerged_model_deploys_in_fp32_labelled_and_its_compressions_say_why
     tokenizer = load_tokenizer(BERT)
     spec = DeploySpec(backends=["torch"], variants=[["int8"], ["prune"]], batch_sizes=[1],
                       sequence_length=16, warmup_calls=0, rounds=6, round_min_calls=1,
-                      round_min_duration_s=0.0)
+                      round_min_duration_s=0.0, timing_processes=1)
     deployment = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
                              tmp_path, "cpu")
     by_variant = {r.variant: r for r in deployment.variants}

@@ -21,7 +21,7 @@ def test_an_export_beyond_the_tolerance_fails_its_variant_with_the_difference(tm
     model = load_classifier(SPEC, TASK)
     spec = DeploySpec(backends=["torch", "onnxruntime"], variants=[["int8"]], batch_sizes=[1],
                       sequence_length=16, warmup_calls=0, rounds=6, round_min_calls=1,
-                      round_min_duration_s=0.0, onnx_tolerance=1e-3)
+                      round_min_duration_s=0.0, timing_processes=1, onnx_tolerance=1e-3)
     deployment = deploy_cell(model, tokenizer, TASK, splits(tokenizer)["test"], spec, {}, None,
                              tmp_path, "cpu")
     by_key = {(r.variant, r.backend): r for r in deployment.variants}

@@ -43,6 +43,7 @@ batch_sizes = [1]
 sequence_length = 16
 warmup_calls = 1
 rounds = 6
+timing_processes = 1
 round_min_calls = 2
 round_min_duration_s = 0.0
 """

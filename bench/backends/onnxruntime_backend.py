@@ -48,6 +48,9 @@ class OnnxRuntimeBackend(Backend):
         return session_predictor(exported.path, workdir / "model.int8.onnx", device, threads,
                                  quantize, exported.max_abs_diff)
 
+    def load(self, artefact: Path, device: str, threads: int) -> Predictor:
+        return load_session(artefact, device, threads)
+
     def _export_once(self, model: nn.Module, examples: list[Batch], workdir: Path,
                      device: str) -> Export:
         """One export per model per run: the fp32 and int8 variants share it."""
@@ -86,7 +89,12 @@ def session_predictor(fp32: Path, int8: Path, device: str, threads: int,
         info["quantization"] = {"by": quantize.compression, **quantize.info}
     return Predictor(SessionPredictor(session), info,
                      onnx_footprint(path, file_size([path, *data_files(path)])),
-                     onnx_max_abs_diff=max_abs_diff)
+                     onnx_max_abs_diff=max_abs_diff, artefact=path)
+
+
+def load_session(path: Path, device: str, threads: int) -> Predictor:
+    """A session on a graph `session_predictor` wrote (Backend.load of both ONNX backends)."""
+    return Predictor(SessionPredictor(make_session(path, device, threads)), {}, Footprint())
 
 
 def max_abs_diff(model: nn.Module, predict: SessionPredictor, examples: list[Batch],

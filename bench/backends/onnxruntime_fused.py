@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.backends.onnxruntime_backend import (SessionPredictor, make_session, max_abs_diff,
-                                                quiet_root_logger, session_predictor)
+from bench.backends.onnxruntime_backend import (SessionPredictor, load_session, make_session,
+                                                max_abs_diff, quiet_root_logger,
+                                                session_predictor)
 from bench.errors import VariantSkipped
 from bench.measure.environment import installed_versions
 from bench.plugins import Backend, Batch, OnnxFileQuantizer, Predictor, QuantizeStep
@@ -75,6 +76,9 @@ class OnnxRuntimeFusedBackend(Backend):
                                                                        else fused.path),
             versions=installed_versions("onnxruntime", "onnx", "torch", "transformers"))
         return predictor
+
+    def load(self, artefact: Path, device: str, threads: int) -> Predictor:
+        return load_session(artefact, "cpu", threads)
 
     def _fuse_once(self, model: nn.Module, examples: list[Batch], workdir: Path) -> Fused:
         """One export and fusion per model per run: the fp32 and int8 variants share it."""

@@ -113,7 +113,13 @@ class OpenVinoBackend(Backend):
                                     "calibration_size": f"{len(examples)} batches, {rows} rows"}
         return Predictor(CompiledPredictor(compiled), info,
                          ir_footprint(graph, file_size([xml, xml.with_suffix(".bin")])),
-                         onnx_max_abs_diff=converted.max_abs_diff)
+                         onnx_max_abs_diff=converted.max_abs_diff, artefact=xml)
+
+    def load(self, artefact: Path, device: str, threads: int) -> Predictor:
+        import openvino as ov
+
+        return Predictor(CompiledPredictor(compile_model(ov.Core(), artefact, threads)), {},
+                         Footprint())
 
     def _convert_once(self, model: nn.Module, examples: list[Batch], workdir: Path,
                       threads: int) -> Converted:

@@ -44,7 +44,18 @@ class TorchBackend(Backend):
         return Predictor(TorchPredictor(model, device), info,
                          module_footprint(model, file_size([path])),
                          synchronize=torch.cuda.synchronize if device == "cuda" else None,
-                         cuda_memory_visible=device == "cuda")
+                         cuda_memory_visible=device == "cuda",
+                         artefact=save_module(model, workdir))
+
+    def load(self, artefact: Path, device: str, threads: int) -> Predictor:
+        import torch
+
+        from bench.models.inference import TorchPredictor
+        from bench.record.deployment import Footprint
+
+        model = torch.load(artefact, map_location=device, weights_only=False).eval()
+        return Predictor(TorchPredictor(model, device), {}, Footprint(),
+                         synchronize=torch.cuda.synchronize if device == "cuda" else None)
 
 
 def save(model: nn.Module, workdir: Path) -> Path:
@@ -61,6 +72,24 @@ def save(model: nn.Module, workdir: Path) -> Path:
     else:
         path = workdir / "model.pt"
         torch.save(model.state_dict(), path)
+    return path
+
+
+def save_module(model: nn.Module, workdir: Path) -> Path:
+    """The whole module pickled, for the timing processes alone: a pruned or quantized
+    model's state_dict cannot be loaded without rebuilding its modules first. torchao gives
+    each module it quantizes an `extra_repr` bound to a functools.partial, which pickle cannot
+    write: those are set aside while saving (the loaded module prints its class's repr)."""
+    import torch
+
+    path = workdir / "timing-module.pt"
+    set_aside = {module: module.__dict__.pop("extra_repr") for module in model.modules()
+                 if "extra_repr" in module.__dict__}
+    try:
+        torch.save(model, path)
+    finally:
+        for module, extra_repr in set_aside.items():
+            module.extra_repr = extra_repr
     return path
 
 

@@ -134,21 +134,41 @@ class Deployment:
 
 
 @dataclass
-class DeploymentTiming(Part):
-    """How the deployment stage timed its variants (the [deploy] budget, the order of a round)
-    and how busy the machine was."""
+class TimingProcess(Part):
+    """One fresh process of the timing (bench/stages/timing_process.py): its seed, the seed of
+    each round's order per batch size (timing_rounds.round_order gives the order back from
+    `order`), and how quiet the machine was while it ran."""
 
+    pid: int | None = None
+    seed: int | None = None
+    seconds: float | None = None
+    round_seeds: dict[int, list[int]] = field(default_factory=dict)
     machine_load: MachineLoad | None = None
+    extra: dict = field(default_factory=dict)
+
+    NESTED = {"machine_load": MachineLoad.from_dict, "round_seeds": by_batch(list)}
+
+
+@dataclass
+class DeploymentTiming(Part):
+    """How the deployment stage timed its variants (the [deploy] budget, the variants in the
+    order the round seeds shuffle, each timing process) and how busy the machine was."""
+
+    machine_load: MachineLoad | None = None  # every process together
     threads: int | None = None
-    rounds: int | None = None
+    rounds: int | None = None  # per process and batch size
     warmup_calls: int | None = None
     round_min_calls: int | None = None
     round_min_duration_s: float | None = None
     seconds: float | None = None
-    order: list[str] = field(default_factory=list)  # "<variant>/<backend>" in a round
+    order: list[str] = field(default_factory=list)  # "<variant>/<backend>" before shuffling
+    timing_processes: int | None = None  # None: one, in the deploying process (older records)
+    equivalence_band: float | None = None
+    processes: list[TimingProcess] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
-    NESTED = {"machine_load": MachineLoad.from_dict}
+    NESTED = {"machine_load": MachineLoad.from_dict,
+              "processes": lambda items: [TimingProcess.from_dict(p) for p in items]}
 
     @property
     def busy(self) -> bool:

@@ -111,9 +111,10 @@ class VariantRow:
     p50_ms_latency_batch: float | None = None
     p95_ms_latency_batch: float | None = None
     speedup_latency_batch: float | None = None
-    speedup_latency_low: float | None = None  # 95% interval over timing rounds, where timed so
+    speedup_latency_low: float | None = None  # 95% interval over timing processes (or rounds)
     speedup_latency_high: float | None = None
-    speedup_latency_verdict: str | None = None  # faster, slower, no measurable difference
+    # faster, slower, no measurable difference, inconclusive
+    speedup_latency_verdict: str | None = None
     throughput_batch: int | None = None  # the largest batch timed (32 by default)
     p50_ms_throughput_batch: float | None = None
     samples_per_s_throughput_batch: float | None = None

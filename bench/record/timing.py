@@ -33,22 +33,35 @@ class LatencyStats(Part):
     warmup_calls: int | None = None
     duration_s: float | None = None  # sum of the timed calls
     samples_per_s: float | None = None  # batch_size / p50
-    rounds: int | None = None
+    rounds: int | None = None  # over every timing process
     rounds_p50_ms: list[float] | None = None  # one median per interleaved round
+    # which timing process ran each round of rounds_p50_ms (None: one process, older records)
+    rounds_process: list[int] | None = None
+    # another process used the CPU during this variant's own slice of the round
+    rounds_busy: list[bool] | None = None
+    process_p50_ms: list[float] | None = None  # p50 over each timing process's calls
     extra: dict = field(default_factory=dict)
 
 
 @dataclass
 class Speedup(Part):
-    """reference p50 / variant p50 (above 1: the variant is faster) with its interval over
-    timing rounds; a speed-up whose interval holds 1.0 is "no measurable difference"."""
+    """How much faster a variant is than its reference (above 1: faster): the median of the
+    per-round ratios of every timing process, with an interval over processes
+    (bench/measure/speedup.py). Older records: reference p50 / variant p50 with an interval
+    over the rounds of one process."""
 
     ratio: float | None = None
     low: float | None = None
     high: float | None = None
-    verdict: str | None = None  # "faster", "slower" or "no measurable difference"
-    confidence: float | None = None  # the interval's exact coverage
+    # "faster", "slower", "no measurable difference" (interval inside the band) or
+    # "inconclusive" (holds 1 and differences beyond the band)
+    verdict: str | None = None
+    confidence: float | None = None  # nominal coverage (exact for one process's rounds)
     far_slower: bool | None = None  # more than speedup.FAR_SLOWER times slower
+    method: str | None = None  # how the interval was built (speedup.OVER_PROCESSES...)
+    process_ratios: list[float] = field(default_factory=list)  # each process's median ratio
+    band: float | None = None  # the [deploy] equivalence_band the verdict used
+    busy_rounds: int | None = None  # rounds where either side's slice saw other processes
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -72,11 +85,16 @@ class LoadSample(Part):
 
 @dataclass
 class MachineLoad(Part):
-    """Before, after and every round of the timing, with one busy flag and its thresholds."""
+    """Before and after the timing and during it, with one busy flag and its thresholds.
+    Older records sampled whole rounds (`rounds`); now each variant's own slice of a round is
+    sampled (the busy ones flagged in its LatencyStats.rounds_busy) and summed up here."""
 
     before: LoadSample | None = None
     after: LoadSample | None = None
     rounds: list[LoadSample] = field(default_factory=list)
+    slices: int | None = None  # variant slices sampled
+    busy_slices: int | None = None
+    worst_slice: LoadSample | None = None  # the slice where others used the most CPU
     busy: bool | None = None
     busy_other_cores: float | None = None
     busy_load_per_core: float | None = None
@@ -85,4 +103,5 @@ class MachineLoad(Part):
     extra: dict = field(default_factory=dict)
 
     NESTED = {"before": LoadSample.from_dict, "after": LoadSample.from_dict,
+              "worst_slice": LoadSample.from_dict,
               "rounds": lambda samples: [LoadSample.from_dict(s) for s in samples]}

@@ -96,8 +96,9 @@ def wrapped_text(modules: list[str] | None) -> str:
 
 def noise_note(records: list[CellRecord]) -> str:
     """How far the timings can be trusted, and on which hardware they were taken: the spread
-    of the reference's per-round medians (interleaved rounds), or, in records without rounds,
-    how far its p50 moved when timed again at the end of the stage."""
+    of the reference's per-round medians (interleaved rounds) and what the speed-up's interval
+    and verdict mean, or, in records without rounds, how far its p50 moved when timed again at
+    the end of the stage."""
     spreads, moves, busy = [], [], False
     for record in records:
         reference = record.deployment.reference if record.deployment else None
@@ -109,8 +110,7 @@ def noise_note(records: list[CellRecord]) -> str:
         busy = busy or bool(record.deployment_timing and record.deployment_timing.busy)
     if spreads:
         band = (f"Noise band: the fp32 reference's per-round medians spread over up to "
-                f"{100 * max(spreads):.1f}% of its p50; speed-ups carry a 95% interval over "
-                "rounds, and one whose interval holds 1.0 is no measurable difference.")
+                f"{100 * max(spreads):.1f}% of its p50; {interval_wording(records)}")
     elif moves:
         band = (f"Noise band: the fp32 reference, timed again at the end of its stage, moved "
                 f"its p50 by up to {100 * max(moves):.1f}%; smaller differences are not "
@@ -123,6 +123,23 @@ def noise_note(records: list[CellRecord]) -> str:
     warning = " **The machine was busy while timing: figures may be off.**" if busy else ""
     plural = "" if threads == 1 else "s"
     return f"{band} Measured on {hardware}, {num(threads)} thread{plural}.{warning}"
+
+
+def interval_wording(records: list[CellRecord]) -> str:
+    """What a speed-up's interval covers and what its verdict means, for these records (older
+    ones: one process, "no measurable difference" whenever the interval holds 1.0)."""
+    timings = [r.deployment_timing for r in records if r.deployment_timing]
+    processes = sorted({t.timing_processes for t in timings if t.timing_processes})
+    bands = sorted({t.equivalence_band for t in timings if t.equivalence_band is not None})
+    if not processes or not bands:
+        return ("speed-ups carry a 95% interval over the rounds of one process, and one whose "
+                "interval holds 1.0 is no measurable difference.")
+    counts = "/".join(str(p) for p in processes)
+    within = "/".join(f"±{100 * b:g}%" for b in bands)
+    return (f"speed-ups are the median per-round ratio over {counts} fresh timing process(es), "
+            "with a 95% interval over the processes (over rounds where there is one); "
+            f"\"no measurable difference\" means the interval lies within {within} of 1.0, and "
+            "one that holds 1.0 but reaches beyond that is \"inconclusive\".")
 
 
 def deployment_summary_table(variants: list[VariantRow], records: list[CellRecord]) -> Table:
@@ -144,7 +161,7 @@ def deployment_summary_table(variants: list[VariantRow], records: list[CellRecor
 
 def speedup_text(ratio: float | None, low: float | None, high: float | None,
                  verdict: str | None) -> str:
-    """"3.46x", or with its interval over timing rounds and what it allows to say."""
+    """"3.46x", or with its interval (over timing processes) and what it allows to say."""
     if ratio is None:
         return "–"
     if low is None or high is None:

@@ -15,9 +15,10 @@ backend (torch by default) is the reference for every delta and speed-up. A chai
 scored on the first backend and not timed (bench/stages/controls.py).
 
 Every variant is prepared (compressed, exported, session built), its cold call timed and its
-predictions scored first; only then are all of them timed together in interleaved rounds
-(bench.stages.timing_rounds), so that the rounds time nothing but calls. docs/measurement.md says why
-and what each figure means.
+predictions scored first; only then are all of them timed together in shuffled, interleaved
+rounds (bench.stages.timing_rounds) by fresh processes that load their files back
+(bench.stages.timing_process), so that the rounds time nothing but calls. docs/measurement.md
+says why and what each figure means.
 """
 from __future__ import annotations
 
@@ -39,7 +40,6 @@ from datasets import Dataset
 
 from bench.backends import to_torch
 from bench.errors import VariantSkipped, one_line
-from bench.measure.machine_load import LoadProbe
 from bench.measure.trackers import apply_threads
 from bench.models.inference import iterate_batches
 from bench.plugins import Backend, CompressionContext, QuantizeStep
@@ -219,10 +219,10 @@ def release_memory(device: str) -> None:
         torch.cuda.empty_cache()
 
 
-def compare_to_reference(records: list[DeployedVariant], backend: str
+def compare_to_reference(records: list[DeployedVariant], backend: str, band: float
                          ) -> list[DeployedVariant]:
-    """Deltas of the compared metrics and speed-ups (with their interval over the rounds)
-    against fp32 on `backend`."""
+    """Deltas of the compared metrics and speed-ups (with their interval over the timing
+    processes; `band`: the equivalence band of their verdict) against fp32 on `backend`."""
     reference = next((r for r in records if not r.chain and not r.trained_as
                       and r.backend == backend and r.ok), None)
     for record in records:
@@ -232,7 +232,7 @@ def compare_to_reference(records: list[DeployedVariant], backend: str
         record.deltas = {k: record.metrics.score(k) - reference.metrics.score(k)
                          for k in COMPARED_METRICS
                          if None not in (record.metrics.score(k), reference.metrics.score(k))}
-        add_speedups(record, reference)
+        add_speedups(record, reference, band)
     return records
 
 
@@ -240,7 +240,6 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
                 spec: DeploySpec, compression_params: dict[str, Any],
                 trainer: CellTrainer | None, workdir: Path, device: str,
                 progress: Callable[[str], None] = lambda s: None,
-                probe: LoadProbe | None = None,
                 keep_predictions: Callable[[str, SplitPredictions], None] = lambda k, p: None,
                 validation_data: Dataset | None = None) -> DeploymentResult:
     """Every variant of `spec` (fp32 first) on every backend: one record each.
@@ -255,7 +254,7 @@ def deploy_cell(model: nn.Module, tokenizer, task: TaskInfo, test_data: Dataset,
     with prepared_variants(model, tokenizer, task, test_data, spec, compression_params,
                            trainer, workdir, device, progress, keep_predictions,
                            validation_data) as (variants, inputs, threads):
-        return measure_prepared(variants, spec, inputs, threads, probe or LoadProbe(), progress)
+        return measure_prepared(variants, spec, inputs, threads, device, progress)
 
 
 @contextmanager
@@ -295,11 +294,12 @@ def prepared_variants(model: nn.Module, tokenizer, task: TaskInfo, test_data: Da
 
 
 def measure_prepared(variants: list[Prepared], spec: DeploySpec, inputs: DeployInputs,
-                     threads: int, probe: LoadProbe,
+                     threads: int, device: str,
                      progress: Callable[[str], None] = lambda s: None) -> DeploymentResult:
-    """Times prepared variants in interleaved rounds and compares them with the reference, on
+    """Times prepared variants in fresh processes and compares them with the reference, on
     copies of their records: the same variants can be measured again."""
     fresh = [replace(v, record=copy.deepcopy(v.record)) for v in variants]
-    seconds = time_prepared(fresh, spec, inputs.timed, probe, progress)
-    records = compare_to_reference([v.record for v in fresh], spec.backends[0])
-    return DeploymentResult(records, timing_summary(records, spec, threads, probe, seconds))
+    run = time_prepared(fresh, spec, inputs.timed, device, threads, progress)
+    records = compare_to_reference([v.record for v in fresh], spec.backends[0],
+                                   spec.equivalence_band)
+    return DeploymentResult(records, timing_summary(records, spec, threads, run))
