@@ -65,6 +65,7 @@ def measure(spec: ChildSpec) -> dict:
     return {"recipe": recipe.name, "method": cell.method_entry, "cell": cell.id,
             "samples_per_s": summary.samples_per_s, "train_time_s": summary.train_time_s,
             "steps": summary.steps, "warmup_steps": spec.warmup_steps,
+            "warmup_samples_per_s": runs[0].samples_per_s if len(runs) > 1 else None,
             "train_samples": summary.train_samples, "batch_size": cfg.batch_size,
             "sampling": sampling, "precision": "bf16 autocast" if recipe.bf16 else "fp32",
             "attention": attention, "compiled": recipe.compile,

@@ -126,11 +126,12 @@ def test_a_child_trains_the_harness_cell_with_the_recipe_levers(script):
 
     levers, child = script["_recipe_levers"], script["_recipe_child"]
     recipe = levers.Recipe("bf16 + eager", group_by_length=True, bf16=True, attention="eager")
-    spec = child.ChildSpec(cell_to_json(tiny_cells(script)["lora"]), asdict(recipe), 48, 2, 1)
+    spec = child.ChildSpec(cell_to_json(tiny_cells(script)["lora"]), asdict(recipe), 32, 1, 1)
     figures = child.measure(spec)
     assert figures["attention"] == "eager" and figures["precision"] == "bf16 autocast"
-    assert figures["sampling"] == "group_by_length" and figures["steps"] == 2
-    assert figures["samples_per_s"] > 0 and figures["threads"] == 1
+    assert figures["sampling"] == "group_by_length" and figures["steps"] == 1
+    assert figures["samples_per_s"] > 0 and figures["warmup_samples_per_s"] > 0
+    assert figures["threads"] == 1
 
 
 def write_phase_records(folder: Path, suite: Path) -> None:
