@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -29,7 +29,29 @@ class ChildSpec:
     warmup_steps: int
 
 
-def measure(spec: ChildSpec) -> dict:
+@dataclass
+class Measurement:
+    """What one child measured: the run after the warm-up, and how it ran."""
+
+    recipe: str
+    method: str
+    cell: str
+    samples_per_s: float
+    train_time_s: float
+    steps: int
+    warmup_steps: int
+    warmup_samples_per_s: float | None  # far below the measured run: the warm-up compiled
+    train_samples: int
+    batch_size: int
+    sampling: str
+    precision: str
+    attention: str  # the implementation the model ran
+    compiled: bool
+    threads: int
+    peak_rss_bytes: int | None
+
+
+def measure(spec: ChildSpec) -> Measurement:
     """Train the cell's method under the recipe; the figures of the run after the warm-up."""
     import torch
 
@@ -62,20 +84,18 @@ def measure(spec: ChildSpec) -> dict:
             if steps > 0:
                 runs.append(replace(trainer, config=replace(cfg, max_steps=steps)).train(model))
     summary = runs[-1]
-    return {"recipe": recipe.name, "method": cell.method_entry, "cell": cell.id,
-            "samples_per_s": summary.samples_per_s, "train_time_s": summary.train_time_s,
-            "steps": summary.steps, "warmup_steps": spec.warmup_steps,
-            "warmup_samples_per_s": runs[0].samples_per_s if len(runs) > 1 else None,
-            "train_samples": summary.train_samples, "batch_size": cfg.batch_size,
-            "sampling": sampling, "precision": "bf16 autocast" if recipe.bf16 else "fp32",
-            "attention": attention, "compiled": recipe.compile,
-            "threads": torch.get_num_threads(), "peak_rss_bytes": summary.peak_rss_bytes}
+    return Measurement(
+        recipe.name, cell.method_entry, cell.id, summary.samples_per_s, summary.train_time_s,
+        summary.steps, spec.warmup_steps, runs[0].samples_per_s if len(runs) > 1 else None,
+        summary.train_samples, cfg.batch_size, sampling,
+        "bf16 autocast" if recipe.bf16 else "fp32", attention, recipe.compile,
+        torch.get_num_threads(), summary.peak_rss_bytes)
 
 
 def main(argv: list[str]) -> int:
     spec_path, out_path = (Path(a) for a in argv)
     spec = ChildSpec(**json.loads(spec_path.read_text()))
-    out_path.write_text(json.dumps(measure(spec), indent=2) + "\n")
+    out_path.write_text(json.dumps(asdict(measure(spec)), indent=2) + "\n")
     return 0
 
 

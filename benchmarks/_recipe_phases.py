@@ -12,6 +12,8 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+from _recipe_levers import Recipe
+from _recipe_speed import RecipeSpeed
 from bench.errors import BenchInputError
 from bench.record import CellRecord
 from bench.record.store import read_cell_records
@@ -40,26 +42,23 @@ def phase_means(records: list[CellRecord]) -> dict:
             "overhead_phases": list(OVERHEAD), "work_phases": list(WORK)}
 
 
-def record_recipe(record: CellRecord, measured: list[dict]) -> str | None:
+def record_recipe(record: CellRecord, measured: list[RecipeSpeed]) -> str | None:
     """The measured recipe the record trained with: its sampling and precision, no other lever."""
     training = record.training
     if training is None:
         return None
-    for row in measured:
-        levers = row["levers"]
-        if (levers["group_by_length"] == (training.sampling == "group_by_length")
-                and levers["bf16"] == (training.precision == "bf16")
-                and not levers["compile"] and levers["attention"] is None):
-            return row["recipe"]
-    return None
+    trained = Recipe("", group_by_length=training.sampling == "group_by_length",
+                     bf16=training.precision == "bf16")
+    return next((row.recipe.name for row in measured
+                 if row.recipe.levers() == trained.levers()), None)
 
 
-def median_rates(results: list[dict]) -> dict[tuple[str, str], float]:
+def median_rates(results: list[RecipeSpeed]) -> dict[tuple[str, str], float]:
     """(recipe, method) -> the median samples/s over the rounds."""
-    return {(row["recipe"], row["method"]): row["samples_per_s"]["median"] for row in results}
+    return {(row.recipe.name, row.method): row.samples_per_s["median"] for row in results}
 
 
-def project(suite: Path, records: list[CellRecord], results: list[dict]) -> dict:
+def project(suite: Path, records: list[CellRecord], results: list[RecipeSpeed]) -> dict:
     """Per recipe: the suite's projected seconds, the sum of its cells' phases."""
     from bench.suite.parser import load_suite
 
@@ -99,7 +98,7 @@ def rate_lookup(rates: dict, methods: list[str], method: str):
     return rate
 
 
-def phases_section(results_dir: Path, suite: Path, measured: list[dict]) -> dict:
+def phases_section(results_dir: Path, suite: Path, measured: list[RecipeSpeed]) -> dict:
     loaded = read_cell_records(results_dir)
     records = [r for r in loaded.records if r.ok and r.phases_s]
     if not records:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from _recipe_child import ChildSpec
+from _recipe_child import ChildSpec, Measurement
 from _recipe_levers import PLAIN, Recipe
 from bench.measure.machine_load import LoadProbe
 from timing import alternate, paired_ratio, spread
@@ -41,11 +41,29 @@ class SpeedPlan:
                    warmup_steps, rounds)
 
 
+@dataclass
+class RecipeSpeed:
+    """One recipe and method over the rounds: samples/s (timing.py spread) and the per-round
+    ratio to the plain recipe (timing.py paired_ratio; None for plain itself)."""
+
+    recipe: Recipe
+    method: str
+    samples_per_s: dict
+    ratio_to_plain: dict | None
+
+
+@dataclass
+class SpeedFigures:
+    results: list[RecipeSpeed]  # per recipe and method, in the plan's order
+    measurements: list[Measurement]  # every child's, in the order they ran
+    machine_load: dict  # bench/measure/machine_load.py LoadProbe summary
+
+
 def mode_name(recipe: Recipe, method: str) -> str:
     return f"{recipe.name} / {method}"
 
 
-def in_child(spec: ChildSpec) -> dict:
+def in_child(spec: ChildSpec) -> Measurement:
     """One measurement in a fresh process (benchmarks/_recipe_child.py)."""
     with tempfile.TemporaryDirectory(prefix="recipe-speed-") as scratch:
         spec_path, out_path = Path(scratch) / "spec.json", Path(scratch) / "out.json"
@@ -55,22 +73,22 @@ def in_child(spec: ChildSpec) -> dict:
         if done.returncode != 0:
             raise SystemExit(f"{spec.recipe['name']}: the measuring process failed "
                              f"(exit {done.returncode}):\n{done.stderr[-3000:]}")
-        return json.loads(out_path.read_text())
+        return Measurement(**json.loads(out_path.read_text()))
 
 
 def measure_speed(plan: SpeedPlan, progress=print,
-                  measure_one: Callable[[ChildSpec], dict] = in_child) -> dict:
+                  measure_one: Callable[[ChildSpec], Measurement] = in_child) -> SpeedFigures:
     """Samples/s per recipe and method over the rounds, the ratios to plain, and the load.
     `measure_one`: how one measurement runs (a fresh process; the tests run it in theirs)."""
     from bench.suite.cell import cell_to_json
 
-    details: list[dict] = []
+    details: list[Measurement] = []
 
     def run(recipe: Recipe, method: str) -> float:
         spec = ChildSpec(cell_to_json(plan.cells[method]), asdict(recipe), plan.examples,
                          plan.steps, plan.warmup_steps)
         details.append(measure_one(spec))
-        return details[-1]["samples_per_s"]
+        return details[-1].samples_per_s
 
     modes = {mode_name(recipe, method): (lambda r=recipe, m=method: run(r, m))
              for recipe in plan.recipes for method in plan.cells}
@@ -78,26 +96,21 @@ def measure_speed(plan: SpeedPlan, progress=print,
     probe.quiet_check("before")
     figures = alternate(modes, plan.rounds, probe, progress=progress)
     probe.quiet_check("after")
-    results = []
-    for recipe in plan.recipes:
-        for method in plan.cells:
-            values = figures[mode_name(recipe, method)]
-            plain = figures[mode_name(PLAIN, method)]
-            results.append({"recipe": recipe.name, "levers": asdict(recipe), "method": method,
-                            "samples_per_s": spread(values),
-                            "ratio_to_plain": (None if recipe == PLAIN
-                                               else paired_ratio(values, plain))})
-    return {"results": results, "measurements": details,
-            "machine_load": probe.summary().to_dict()}
+    results = [RecipeSpeed(recipe, method, spread(figures[mode_name(recipe, method)]),
+                           None if recipe == PLAIN else paired_ratio(
+                               figures[mode_name(recipe, method)],
+                               figures[mode_name(PLAIN, method)]))
+               for recipe in plan.recipes for method in plan.cells]
+    return SpeedFigures(results, details, probe.summary().to_dict())
 
 
-def describe(section: dict) -> list[str]:
+def describe(results: list[RecipeSpeed]) -> list[str]:
     lines = []
-    for row in section["results"]:
-        rate = row["samples_per_s"]
-        line = (f"{row['recipe']:>28} / {row['method']:<6}: median {rate['median']:8.2f} "
+    for row in results:
+        rate = row.samples_per_s
+        line = (f"{row.recipe.name:>28} / {row.method:<6}: median {rate['median']:8.2f} "
                 f"samples/s (min {rate['min']:.2f}, max {rate['max']:.2f})")
-        ratio = row["ratio_to_plain"]
+        ratio = row.ratio_to_plain
         if ratio:
             low, high = ratio["interval"]
             line += (f"; {ratio['median']:.2f}x plain [{low:.2f}, {high:.2f}] "

@@ -135,10 +135,10 @@ def run_speed(args: argparse.Namespace) -> dict:
                             "order": "rotated each round", "bf16": args.bf16,
                             "shipped": {"suite": str(args.default_suite),
                                         "levers": asdict(shipped)}},
-               **measured, "date": now_iso(), "context": context({})}
-    print("\n".join(describe(section)))
+               **asdict(measured), "date": now_iso(), "context": context({})}
+    print("\n".join(describe(measured.results)))
     if args.phases:
-        section["phases"] = phases_section(args.phases, args.default_suite, measured["results"])
+        section["phases"] = phases_section(args.phases, args.default_suite, measured.results)
         print("\n".join(describe_phases(section["phases"])))
     return section
 

@@ -128,10 +128,10 @@ def test_a_child_trains_the_harness_cell_with_the_recipe_levers(script):
     recipe = levers.Recipe("bf16 + eager", group_by_length=True, bf16=True, attention="eager")
     spec = child.ChildSpec(cell_to_json(tiny_cells(script)["lora"]), asdict(recipe), 32, 1, 1)
     figures = child.measure(spec)
-    assert figures["attention"] == "eager" and figures["precision"] == "bf16 autocast"
-    assert figures["sampling"] == "group_by_length" and figures["steps"] == 1
-    assert figures["samples_per_s"] > 0 and figures["warmup_samples_per_s"] > 0
-    assert figures["threads"] == 1
+    assert figures.attention == "eager" and figures.precision == "bf16 autocast"
+    assert figures.sampling == "group_by_length" and figures.steps == 1
+    assert figures.samples_per_s > 0 and figures.warmup_samples_per_s > 0
+    assert figures.threads == 1
 
 
 def write_phase_records(folder: Path, suite: Path) -> None:
@@ -152,16 +152,16 @@ def test_speed_rotates_recipes_and_projects_the_suite(script, tmp_path):
     plan = speed.SpeedPlan.one_epoch(tiny_cells(script), recipes, 40, 2, 0, 2)
     measured = speed.measure_speed(plan, progress=lambda text: None,
                                    measure_one=script["_recipe_child"].measure)
-    order = [m["recipe"] for m in measured["measurements"]]
+    order = [m.recipe for m in measured.measurements]
     assert order == ["plain", "length grouping (shipped)", "length grouping (shipped)", "plain"]
-    grouped = next(r for r in measured["results"] if r["recipe"] != "plain")
-    assert len(grouped["ratio_to_plain"]["per_round"]) == 2
-    assert grouped["samples_per_s"]["values"] == [m["samples_per_s"] for m in
-                                                  measured["measurements"][1:3]]
+    grouped = next(r for r in measured.results if r.recipe.name != "plain")
+    assert len(grouped.ratio_to_plain["per_round"]) == 2
+    assert grouped.samples_per_s["values"] == [m.samples_per_s for m in
+                                               measured.measurements[1:3]]
 
     suite = ROOT / "suites" / "recipe_equivalence.toml"
     write_phase_records(tmp_path, suite)
-    section = phases.phases_section(tmp_path, suite, measured["results"])
+    section = phases.phases_section(tmp_path, suite, measured.results)
     cells = load_suite(suite).cells
     per_cell = section["per_cell_mean_s"]
     assert per_cell["overhead"] == 5.0 and per_cell["deploy"] == 3.0
