@@ -98,11 +98,16 @@ def rate_lookup(rates: dict, methods: list[str], method: str):
     return rate
 
 
-def phases_section(results_dir: Path, suite: Path, measured: list[RecipeSpeed]) -> dict:
-    loaded = read_cell_records(results_dir)
-    records = [r for r in loaded.records if r.ok and r.phases_s]
+def phase_records(results_dir: Path) -> list[CellRecord]:
+    """The finished records with phase times; read before anything is measured."""
+    records = [r for r in read_cell_records(results_dir).records if r.ok and r.phases_s]
     if not records:
-        raise BenchInputError(f"{results_dir}: no finished record with phase times")
+        raise BenchInputError(f"--phases {results_dir}: no finished record with phase times")
+    return records
+
+
+def phases_section(results_dir: Path, records: list[CellRecord], suite: Path,
+                   measured: list[RecipeSpeed]) -> dict:
     return {"results": str(results_dir), **phase_means(records),
             "projection": project(suite, records, measured)}
 

@@ -21,6 +21,9 @@ from bench.measure.machine_load import LoadProbe
 from timing import alternate, paired_ratio, spread
 
 CHILD = Path(__file__).resolve().parent / "_recipe_child.py"
+RATIO_INTERVAL = ("per-round ratio to plain, same method: from 6 rounds on the 95% "
+                  "distribution-free interval of its median, else [min, max] over the rounds "
+                  "with its coverage (`interval_coverage`)")
 
 
 @dataclass

@@ -110,9 +110,10 @@ def speed_cells(args: argparse.Namespace) -> tuple[dict, object]:
 
 
 def run_speed(args: argparse.Namespace) -> dict:
-    from _recipe_levers import recipes
-    from _recipe_phases import describe as describe_phases, phases_section
-    from _recipe_speed import SpeedPlan, describe, measure_speed
+    from _recipe_levers import bf16_capable, recipes
+    from _recipe_phases import describe as describe_phases, phase_records, phases_section
+    from _recipe_speed import RATIO_INTERVAL, SpeedPlan, describe, measure_speed
+    from bench.measure.environment import cpu_info
     from timing import context
 
     examples = args.examples or (64 if args.tiny else 1000)
@@ -123,6 +124,7 @@ def run_speed(args: argparse.Namespace) -> dict:
             raise BenchInputError(f"{flag} {value}: expected at least {least}")
     if args.phases and not args.phases.is_dir():
         raise BenchInputError(f"--phases {args.phases}: no such results folder")
+    records = phase_records(args.phases) if args.phases else []
     cells, shipped = speed_cells(args)
     plan = SpeedPlan.one_epoch(cells, recipes(shipped, args.bf16, args.compile, args.attention),
                                examples, args.steps or (2 if args.tiny else None), warmup,
@@ -133,12 +135,15 @@ def run_speed(args: argparse.Namespace) -> dict:
                             "examples": plan.examples, "steps": plan.steps,
                             "warmup_steps": plan.warmup_steps, "rounds": plan.rounds,
                             "order": "rotated each round", "bf16": args.bf16,
+                            "bf16_capable": bf16_capable(cpu_info()["flags"]),
+                            "ratio_interval": RATIO_INTERVAL,
                             "shipped": {"suite": str(args.default_suite),
                                         "levers": asdict(shipped)}},
                **asdict(measured), "date": now_iso(), "context": context({})}
     print("\n".join(describe(measured.results)))
     if args.phases:
-        section["phases"] = phases_section(args.phases, args.default_suite, measured.results)
+        section["phases"] = phases_section(args.phases, records, args.default_suite,
+                                           measured.results)
         print("\n".join(describe_phases(section["phases"])))
     return section
 

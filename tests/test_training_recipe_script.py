@@ -112,6 +112,8 @@ def test_bad_arguments_are_one_line_and_exit_2(script, tmp_path, capsys):
                  str(ROOT / "suites" / "recipe_equivalence.toml"), "--methods", "nosuch"]) == 2
     error = capsys.readouterr().err
     assert "recipe_equivalence.toml: no method entry 'nosuch'" in error
+    assert main(["--out", str(tmp_path / "o.json"), "speed", "--phases", str(tmp_path)]) == 2
+    assert "no finished record with phase times" in capsys.readouterr().err
     assert not (tmp_path / "o.json").exists()
 
 
@@ -161,7 +163,8 @@ def test_speed_rotates_recipes_and_projects_the_suite(script, tmp_path):
 
     suite = ROOT / "suites" / "recipe_equivalence.toml"
     write_phase_records(tmp_path, suite)
-    section = phases.phases_section(tmp_path, suite, measured.results)
+    section = phases.phases_section(tmp_path, phases.phase_records(tmp_path), suite,
+                                    measured.results)
     cells = load_suite(suite).cells
     per_cell = section["per_cell_mean_s"]
     assert per_cell["overhead"] == 5.0 and per_cell["deploy"] == 3.0
