@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.stats.bootstrap import metric_under_weights, resample_counts
+from bench.stats.bootstrap import (resample_counts, resampled_seed_means,
+                                   seed_scores_under_weights)
 from bench.stats.methods import (MIN_SEEDS, RUNS_NOT_METHODS, MethodComparison, SeedRuns,
                                  compare_methods)
 
@@ -93,12 +94,9 @@ def probability_best(contenders: list[Contender], metric: str, resamples: int = 
     truth = contenders[0].runs.truth
     weights = resample_counts(len(truth), resamples, seed)
     rng = np.random.default_rng(seed + 1)
-    means = []
-    for contender in contenders:
-        per_seed = np.stack([metric_under_weights(metric, truth, p, weights)
-                             for p in contender.runs.predicted])  # (seeds, resamples)
-        chosen = rng.integers(0, len(per_seed), (len(per_seed), resamples))
-        means.append(per_seed[chosen, np.arange(resamples)].mean(axis=0))
+    means = [resampled_seed_means(seed_scores_under_weights(metric, truth,
+                                                            c.runs.predicted, weights), rng)
+             for c in contenders]
     wins = np.bincount(np.argmax(np.stack(means), axis=0), minlength=len(contenders))
     return {c.name: float(w / resamples) for c, w in zip(contenders, wins)}
 

@@ -102,6 +102,22 @@ def metric_under_weights(metric: str, truth: np.ndarray, pred: np.ndarray,
     raise ValueError(f"no bootstrap for metric {metric!r}; expected one of {', '.join(METRICS)}")
 
 
+def seed_scores_under_weights(metric: str, truth: np.ndarray, predicted: np.ndarray,
+                              weights: np.ndarray) -> np.ndarray:
+    """`metric` of each seed's run (predicted: (seeds, n, classes) indicators) under each row of
+    example weights: (seeds, resamples). One draw of examples serves every seed and method, as
+    they are all scored on the same test examples."""
+    return np.stack([metric_under_weights(metric, truth, p, weights) for p in predicted])
+
+
+def resampled_seed_means(per_seed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Resample b: the mean of column b over seeds drawn with replacement, (resamples,): the
+    seed level of a two-level bootstrap whose example level made the columns."""
+    seeds, resamples = per_seed.shape
+    chosen = rng.integers(0, seeds, (seeds, resamples))
+    return per_seed[chosen, np.arange(resamples)].mean(axis=0)
+
+
 def percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
