@@ -7,7 +7,8 @@ import pytest
 
 from bench.cli import main
 from bench.record.store import load_records
-from bench.record.study import TrialScore, choose
+from bench.record.study import TrialScore
+from bench.stats.study_choice import choose
 from bench.stages.cell_process import base_record, run_cell
 from bench.stages.events import Phases
 from bench.suite.identity import training_key

@@ -12,7 +12,8 @@ from rich.console import Console
 from bench.executors.runner import RunSummary, run_suite
 from bench.record import CellRecord
 from bench.record.store import ResultStore, parse_result, write_json_atomic
-from bench.record.study import STUDY_FILE, StudyChoice, StudyFile, TrialScore, choose
+from bench.record.study import STUDY_FILE, StudyChoice, StudyFile, TrialScore
+from bench.stats.study_choice import choose, scored_metrics
 from bench.suite.cell import Cell
 from bench.suite.identity import training_key
 from bench.suite.parser import Suite
@@ -51,7 +52,8 @@ def study_file(suite_name: str, plan: StudyPlan, store: ResultStore) -> StudyFil
 
 def trial_scores(unit: StudyUnit, store: ResultStore, metric: str) -> list[TrialScore]:
     return [TrialScore.of_record(cell.study.index, cell.id, cell.sweep,
-                                 current_result(cell, store), metric) for cell in unit.trials]
+                                 current_result(cell, store), scored_metrics(metric))
+            for cell in unit.trials]
 
 
 def current_result(cell: Cell, store: ResultStore) -> CellRecord | None:

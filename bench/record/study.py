@@ -10,7 +10,6 @@ from pathlib import Path
 
 from bench.record.base import Part
 from bench.record.cell import CellRecord
-from bench.stats.selection import CHECKED, Candidate, select_best
 
 STUDY_FILE = "study.json"
 
@@ -32,8 +31,9 @@ class TrialScore(Part):
 
     @classmethod
     def of_record(cls, trial: int, cell_id: str, values: dict, record: CellRecord | None,
-                  metric: str) -> "TrialScore":
-        """`record`: the trial's current result (None: none of this configuration)."""
+                  metrics: tuple[str, ...]) -> "TrialScore":
+        """`record`: the trial's current result (None: none of this configuration); `metrics`:
+        the validation scores a choice looks at (bench/stats/study_choice.py)."""
         if record is None:
             return cls(trial, cell_id, values)
         if not record.ok:
@@ -43,7 +43,7 @@ class TrialScore(Part):
         training = record.training
         return cls(trial, cell_id, values, "ok",
                    {m: validation.score(m) if validation else None
-                    for m in dict.fromkeys((metric, *CHECKED))},
+                    for m in dict.fromkeys(metrics)},
                    training.best_epoch if training else None,
                    training.epochs_run if training else None,
                    training.may_not_have_converged if training else None)
@@ -79,32 +79,6 @@ class StudyFile(Part):
 
     def choice_of(self, unit: str) -> StudyChoice | None:
         return next((c for c in self.choices if c.unit == unit), None)
-
-
-def choose(unit: str, trials: list[TrialScore], metric: str) -> StudyChoice:
-    """The trial with the highest validation `metric` (bench/stats/selection.py: then macro-F1,
-    accuracy, then the lower trial number). No choice while a trial has no result: every
-    method is chosen among all of its trials. A failed trial (diverged) counts, unscored."""
-    missing = [t.trial for t in trials if t.status == "missing"]
-    if missing:
-        return StudyChoice(unit, trials, reason=f"no choice yet: trial(s) {missing} have no "
-                                                 "result of their configuration")
-    candidates = [Candidate(str(t.trial), t.validation, {}, {"trial": t})
-                  for t in sorted(trials, key=lambda t: t.trial) if t.status == "ok"]
-    chosen = select_best(candidates, metric).chosen
-    if chosen is None:
-        return StudyChoice(unit, trials, reason=f"no choice: none of the {len(trials)} trial(s) "
-                                                f"has a validation {metric}")
-    best: TrialScore = chosen.extra["trial"]
-    failed = len(trials) - len(candidates)
-    reason = (f"trial {best.trial}: highest validation {metric} "
-              f"{best.validation[metric]:.4f} of {len(candidates)} scored trial(s)"
-              + (f" ({failed} failed)" if failed else ""))
-    if best.may_not_have_converged:
-        reason += ("; its best epoch was its last: it may not have converged (a larger "
-                   "epoch budget may help it)")
-    return StudyChoice(unit, trials, best.trial, best.values, reason,
-                       bool(best.may_not_have_converged))
 
 
 def read_study(folder: Path) -> StudyFile | None:

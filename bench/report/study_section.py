@@ -5,7 +5,8 @@ the seed cells of the chosen trials."""
 from __future__ import annotations
 
 from bench.record import CellRecord
-from bench.record.study import TrialScore, choose
+from bench.record.study import TrialScore
+from bench.stats.study_choice import choose, scored_metrics
 from bench.report.document import Heading, Table, Text
 from bench.report.format import num, setting, values_label
 
@@ -18,12 +19,13 @@ def split_trials(records: list[CellRecord]) -> tuple[list[CellRecord], list[Cell
 
 def study_blocks(trials: list[CellRecord], metric: str = "f1_macro") -> list:
     """The choice of each unit, made again from the trial records at hand with the run's own
-    rule (bench/record/study.py `choose`): the table and study.json cannot disagree."""
+    rule (bench/stats/study_choice.py `choose`): the table and study.json cannot disagree."""
     units: dict[str, list[TrialScore]] = {}
     for record in trials:
         unit = record.cell_id.rsplit("--trial", 1)[0]
         units.setdefault(unit, []).append(TrialScore.of_record(
-            record.config.study["index"], record.cell_id, record.config.sweep, record, metric))
+            record.config.study["index"], record.cell_id, record.config.sweep, record,
+            scored_metrics(metric)))
     blocks: list = [Heading(2, "Tuning study (validation only)"),
                     Text(f"Every method had the same trials, chosen on validation {metric}; "
                          "only the chosen trial's seed cells score the test split and appear "
