@@ -26,7 +26,7 @@ def load_script(monkeypatch):
 
 
 def timed(variant: str, ratio: float, low: float, high: float) -> DeployedVariant:
-    return DeployedVariant(variant, [] if variant == "fp32" else [variant], "torch", "ok",
+    return DeployedVariant(variant, [] if variant == "fp32" else [variant], "torch", status="ok",
                            reference="fp32/torch",
                            speedup={1: Speedup(ratio, low, high), 8: Speedup(ratio, low, high)})
 
