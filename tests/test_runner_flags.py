@@ -67,7 +67,7 @@ def stub_cells(tmp_path, monkeypatch):
     ran: list[str] = []
     failing: set[str] = set()
 
-    def fake_cell_process(cell, store, on_event, deploy_from=None):
+    def fake_cell_process(cell, store, on_event, deploy_from=None, start=None):
         ran.append(cell.id)
         if cell.id in failing:
             return executors.failed_record(cell, "train", "stub failure", "Crash")
