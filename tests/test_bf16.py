@@ -117,6 +117,7 @@ def bf16_deployment(tmp_path, backends: list[str]) -> dict:
     return {"kept": kept, **{(r.variant, r.backend): r for r in result.variants}}
 
 
+@pytest.mark.slow  # a deployment timed in fresh processes: about 30 s
 def test_a_bf16_variant_runs_beside_fp32_and_is_recorded_as_bf16(tmp_path, monkeypatch):
     cpu_with(monkeypatch, AMX)
     deployed = bf16_deployment(tmp_path, ["torch"])
@@ -143,6 +144,7 @@ def test_openvino_bf16_runs_in_bf16_or_fails_rather_than_time_f32(tmp_path, monk
         assert "compiled the model in f32 although bf16 was asked for" in openvino.reason
 
 
+@pytest.mark.slow  # a deployment timed in fresh processes: about 30 s
 def test_a_bf16_variant_on_a_cpu_without_it_is_skipped_with_the_reason(tmp_path, monkeypatch):
     """What `bench deploy` on another host meets: the preflight refusal's reason, per variant."""
     cpu_with(monkeypatch, AVX2)

@@ -4,6 +4,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.cli import main as bench_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +48,7 @@ def load_script():
     return module
 
 
+@pytest.mark.slow  # a tiny cell trained, then deployed and timed twice: over a minute
 def test_deploy_repro_measures_the_saved_cell_twice(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PEFT_BENCH_SOURCE_COMMIT", "abc1234")  # also outside a git checkout

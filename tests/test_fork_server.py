@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -48,6 +49,7 @@ def write_suite(folder: Path) -> Path:
     return folder / "warm.toml"
 
 
+@pytest.mark.slow  # three cells; tests/test_faults.py drills the same paths through the fork server
 def test_forked_cells_run_a_killed_one_is_recorded_and_the_suite_goes_on(tmp_path):
     write_suite(tmp_path)
     results = tmp_path / "runs" / "warm"
@@ -76,7 +78,8 @@ def test_forked_cells_run_a_killed_one_is_recorded_and_the_suite_goes_on(tmp_pat
 
 def test_the_start_method_is_the_platforms_unless_the_command_line_names_one():
     def executor(*flags):
-        return make_executor(build_parser().parse_args(["run", "s.toml", *flags]), None)
+        suite = SimpleNamespace(cells_per_gpu=None)  # one GPU per cell: the local executor
+        return make_executor(build_parser().parse_args(["run", "s.toml", *flags]), suite)
 
     assert executor().start_method == default_start_method()
     assert executor("--start-method", "spawn").start_method == "spawn"

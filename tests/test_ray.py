@@ -37,6 +37,7 @@ def interval(record: dict) -> tuple[datetime, datetime]:
 
 
 @needs_ray
+@pytest.mark.slow  # a Ray cluster starts: about a minute
 def test_two_workers_run_cells_at_once_and_every_record_is_stored(tmp_path, monkeypatch, capsys):
     import ray
 

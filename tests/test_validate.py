@@ -57,7 +57,9 @@ def test_a_valid_suite_lists_its_cells_and_says_so_on_a_line_of_its_own(folder, 
     status, err, out = validate(folder, VALID, capsys)
     assert status == 0, err
     assert out.splitlines() == ["m--full--d", "m--lora--d"]
-    assert err == [f"{folder / 'suite.toml'}: valid, 2 cell(s) -> runs/v"]
+    verdict, preview = err  # the verdict, then the cost preview (bench/executors/cost_preview.py)
+    assert verdict == f"{folder / 'suite.toml'}: valid, 2 cell(s) -> runs/v"
+    assert preview.startswith("2 cell(s) to run, projected about ")
 
 
 # Each: a change to VALID, and what its one error line must say (besides the file).
