@@ -10,10 +10,11 @@ sessions), then the whole deployment measurement runs `--runs` times (default 3)
 its own `timing_processes` fresh processes with their own shuffled rounds
 (docs/measurement.md). For every ordered pair of runs (A, B), every variant but the reference
 and every batch size: is B's speed-up inside A's interval? `coverage` = inside / checks. With
-3 timing processes a run's interval is a 95% confidence interval of the speed-up; a repeat
-run's own estimate falls inside it about 90% of the time when the processes' medians are
-log-normal (docs/measurement.md), far more than the 63% (68 of 108) of the single-process
-intervals this replaced.
+timing processes a run's interval is a 95% prediction interval of the speed-up a repeat run
+estimates (docs/measurement.md): a repeat run's own estimate should fall inside it 95% of the
+time when the processes' medians are log-normal, against 63% (68 of 108) for the
+single-process intervals of before and 83% (30 of 36) for the confidence interval that
+came between.
 
 Writes results/benchmarks/latency_coverage.json (or --json): coverage, checks, inside, runs,
 processes_per_run, the host's CPU and its flags, the commit, every check, each run's machine

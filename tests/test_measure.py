@@ -1,6 +1,9 @@
 """Latency measurement on a fake clock and fake callables: which calls are timed, when timing
 stops, what the statistics are, the order of the interleaved rounds, the speed-up's interval
 and the machine-load flag. No model and no real clock: every figure here is known exactly."""
+import math
+import statistics
+
 import numpy as np
 import pytest
 
@@ -9,7 +12,7 @@ from bench.measure.machine_load import BUSY_OTHER_CORES, LoadProbe
 from bench.measure.trackers import summarise, time_until
 from bench.record.deployment import Footprint
 from bench.measure.speedup import (INCONCLUSIVE, NO_DIFFERENCE, OVER_PROCESSES, OVER_ROUNDS,
-                                   median_interval, min_rounds, ratio_interval, speedup, verdict)
+                                   between_process_interval, median_interval, min_rounds, ratio_interval, speedup, verdict)
 from bench.stages.timing_rounds import (RoundBudget, RoundTimes, first_calls, interleaved_rounds,
                                         pool_processes, round_order, time_batches, warm_up)
 
@@ -193,6 +196,21 @@ def test_a_process_offset_widens_the_interval():
     # the same per-round ratios, as if one process had timed them all: rounds only, narrower
     pooled = ratio_interval([[r for ratios in offset for r in ratios]])
     assert pooled.method == OVER_ROUNDS and pooled.high - pooled.low < shifted.high - shifted.low
+
+
+def test_the_interval_predicts_a_repeat_run():
+    """Mean log-ratio ± t(P-1) · s · sqrt(2/P): a repeat run's mean is as noisy as this one's,
+    so the half-width (log scale) is sqrt(2) times a confidence interval's."""
+    medians = [1.5, 1.8, 1.425]
+    logs = [math.log(m) for m in medians]
+    centre, spread = statistics.fmean(logs), statistics.stdev(logs)
+    half = 4.302653 * spread * math.sqrt(2 / 3)  # t(2) at 97.5%
+    low, high = between_process_interval(medians)
+    assert math.log(low) == pytest.approx(centre - half, rel=1e-5)
+    assert math.log(high) == pytest.approx(centre + half, rel=1e-5)
+    confidence_half = 4.302653 * spread / math.sqrt(3)
+    assert (math.log(high) - math.log(low)) / 2 == pytest.approx(math.sqrt(2) * confidence_half,
+                                                                 rel=1e-5)
 
 
 def test_speedup_groups_rounds_by_their_process():

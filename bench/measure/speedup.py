@@ -9,11 +9,13 @@ repeat run fell outside another run's [min, max] over 6 rounds of one process in
 checks). So the interval is built over processes, not over rounds:
 
 - point estimate: the median of the per-round ratios of every process, pooled;
-- interval: a Student-t interval of the mean of the processes' median log-ratios (each process
-  summarised by one median, the usual analysis of few clusters: exact when those medians are
-  log-normal, and a process's median carries its within-process noise along), never narrower
-  than the distribution-free interval of the pooled rounds' median (median_interval) and
-  always holding the point estimate. With one process there is no between-process spread to
+- interval: a Student-t *prediction* interval, from the processes' median log-ratios, of the
+  speed-up a repeat run with as many processes would estimate (each process summarised by one
+  median, the usual analysis of few clusters: exact when those medians are log-normal, and a
+  process's median carries its within-process noise along), never narrower than the
+  distribution-free interval of the pooled rounds' median (median_interval) and always
+  holding the point estimate. A confidence interval of the mean would be sqrt(2) narrower at
+  3 processes, and a rerun's own estimate, noisy too, fell outside it 6 times in 36. With one process there is no between-process spread to
   see: the interval is that of the rounds alone, and says so (`method`).
 
 Why not a bootstrap over processes then rounds: with 3 processes there are 10 distinct
@@ -34,7 +36,7 @@ EQUIVALENCE_BAND = 0.05  # [deploy] equivalence_band: "no measurable difference"
 FASTER, SLOWER = "faster", "slower"
 NO_DIFFERENCE = "no measurable difference"
 INCONCLUSIVE = "inconclusive"
-OVER_PROCESSES = "t over process medians"
+OVER_PROCESSES = "t prediction over process medians"
 OVER_ROUNDS = "order statistics over rounds (one process)"
 
 
@@ -78,13 +80,17 @@ class RatioInterval:
 
 def between_process_interval(medians: list[float], confidence: float = CONFIDENCE
                              ) -> tuple[float, float]:
-    """Student-t interval of the mean log of `medians` (one per process, at least two),
-    back on the ratio scale: a process offset raises their spread and widens it."""
+    """Student-t prediction interval, from `medians` (one per process, at least two), of the
+    mean log-ratio a repeat run of as many processes would measure, back on the ratio scale:
+    mean ± t(P-1) · s · sqrt(1/P + 1/P). Both runs' means are noisy, hence the two terms; a
+    process offset raises the spread and widens it."""
     from scipy import stats
 
     logs = [math.log(m) for m in medians]
     centre, spread = statistics.fmean(logs), statistics.stdev(logs)
-    half = stats.t.ppf(1 - (1 - confidence) / 2, len(logs) - 1) * spread / math.sqrt(len(logs))
+    processes = len(logs)
+    half = (stats.t.ppf(1 - (1 - confidence) / 2, processes - 1) * spread
+            * math.sqrt(2 / processes))
     return math.exp(centre - half), math.exp(centre + half)
 
 

@@ -2,6 +2,7 @@
 wrapped modules, deployment trade-offs with their noise band."""
 from __future__ import annotations
 
+from bench.measure.speedup import OVER_PROCESSES
 from bench.record import CellRecord
 from bench.report.document import Table
 from bench.report.format import mb, num, params, setting, signed, values_label
@@ -136,8 +137,12 @@ def interval_wording(records: list[CellRecord]) -> str:
                 "interval holds 1.0 is no measurable difference.")
     counts = "/".join(str(p) for p in processes)
     within = "/".join(f"±{100 * b:g}%" for b in bands)
+    methods = {s.method for r in records for v in r.deployment for s in v.speedup.values()}
+    covers = ("a repeat run's speed-up (a prediction interval)" if OVER_PROCESSES in methods
+              else "their mean")
     return (f"speed-ups are the median per-round ratio over {counts} fresh timing process(es), "
-            "with a 95% interval over the processes (over rounds where there is one); "
+            f"with a 95% interval over the processes for {covers} (over rounds where there "
+            "is one); "
             f"\"no measurable difference\" means the interval lies within {within} of 1.0, and "
             "one that holds 1.0 but reaches beyond that is \"inconclusive\".")
 
