@@ -137,7 +137,8 @@ def interval_wording(records: list[CellRecord]) -> str:
                 "interval holds 1.0 is no measurable difference.")
     counts = "/".join(str(p) for p in processes)
     within = "/".join(f"±{100 * b:g}%" for b in bands)
-    methods = {s.method for r in records for v in r.deployment for s in v.speedup.values()}
+    methods = {s.method for r in records if r.deployment for v in r.deployment.variants
+               for s in v.speedup.values()}
     covers = ("a repeat run's speed-up (a prediction interval)" if OVER_PROCESSES in methods
               else "their mean")
     return (f"speed-ups are the median per-round ratio over {counts} fresh timing process(es), "
