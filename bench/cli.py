@@ -172,8 +172,7 @@ def cmd_validate(args, console: Console) -> int:
     for cell in cells:
         sweep = f"  {cell.sweep}" if cell.sweep else ""
         print(f"{cell.id}{sweep}")
-    seed_cells = [] if suite.study is None else list(
-        {cell.id: cell for cell in suite.study.every_seed_cell()}.values())
+    seed_cells = [] if suite.study is None else suite.study.seed_cells_to_come()
     later = [cell.id for cell in seed_cells]
     for cell_id in later:
         print(f"{cell_id}  (the chosen trial, once the trials have run)")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.record.store import load_records
+from bench.record.store import load_records, write_json_atomic
 from bench.record.study import TrialScore
 from bench.stats.study_choice import choose
 from bench.stages.cell_process import base_record, run_cell
@@ -94,6 +94,7 @@ def test_trials_and_seeds_are_keyed_apart_and_by_the_chosen_values(tmp_path):
     ("trial_seed = 2", "", "[study].seeds: expected fresh seeds, got the trial seed 2"),
     ('selection_metric = "loss"', "", "[study].selection_metric: expected a score"),
     ('search = "grid"', "", "[study].search: a study always draws its trials at random"),
+    ('deploy = "all"', "", "[study].deploy: expected one of 'seeds', 'chosen'"),
 ])
 def test_a_bad_study_is_one_line_naming_the_key(tmp_path, capsys, study, entry, message):
     path = write(tmp_path, study, entry)
@@ -172,3 +173,92 @@ def test_a_study_end_to_end_chooses_on_validation_and_resumes(tmp_path, monkeypa
     report = capsys.readouterr().out
     answer = report.split("## Results by dataset")[0]
     assert "trial" not in answer and "## Tuning study" in report and "**chosen**" in report
+
+
+DEPLOYS = """
+deploy = "chosen"
+[deploy]
+backends = ["torch"]
+variants = [["int8"]]
+batch_sizes = [1]
+"""
+
+
+def finished_seeds(store, unit, validation_f1: list[float | None]) -> None:
+    """Records of the unit's seed cells (chosen trial 1): ok with these validation F1, failed
+    where None."""
+    from bench.record.metrics import Evaluation, Metrics
+
+    for cell, f1 in zip(unit.seeds_of(1), validation_f1):
+        record = base_record(cell)
+        record.config_hash = training_key(cell)
+        if f1 is None:
+            record.status = "failed"
+            write_json_atomic(store.failed_path(cell.id), record.to_dict())
+            continue
+        record.status = "ok"
+        record.evaluation = Evaluation(validation=Metrics(n=16, scores={"f1_macro": f1}))
+        write_json_atomic(store.ok_path(cell.id), record.to_dict())
+
+
+@pytest.mark.parametrize("full, lora, deployed", [
+    ([0.5, 0.9, 0.65], [0.6, 0.7, 0.8], "tiny-bert--lora--tweets--seed2"),  # best mean, median
+    ([0.5, 0.9, 0.65], [0.6, None, 0.8], "tiny-bert--full--tweets--seed3"),  # 2 seeds: no method
+    ([0.5, 0.9, 0.65], [0.6, 0.7], None),  # a seed still to run: the reference may change
+])
+def test_deploy_chosen_deploys_the_best_methods_median_seed(tmp_path, full, lora, deployed):
+    from bench.executors.study_deploy import deploy_targets, without_deployment
+    from bench.record.store import ResultStore
+    from bench.record.study import StudyChoice, StudyFile
+
+    plan = load_suite(write(tmp_path, DEPLOYS)).study
+    store = ResultStore(tmp_path / "results")
+    store.ok_path("x").parent.mkdir(parents=True, exist_ok=True)
+    store.failed_path("x").parent.mkdir(parents=True, exist_ok=True)
+    units = {unit.key: unit for unit in plan.units}
+    finished_seeds(store, units["tiny-bert--full--tweets"], full)
+    finished_seeds(store, units["tiny-bert--lora--tweets"], lora)
+    study = StudyFile(choices=[StudyChoice(unit=key, chosen=1) for key in units])
+    targets = deploy_targets(plan, study, store)
+    assert [cell.id for cell in targets] == ([deployed] if deployed else [])
+    assert all(cell.deploy is not None for cell in targets)
+    seeds = [cell for unit in plan.units for cell in unit.seeds_of(1)]
+    running = without_deployment(seeds, {deployed})
+    assert [c.id for c in running if c.deploy is not None] == ([deployed] if deployed else [])
+
+
+def test_deploy_chosen_prices_one_deployment_per_dataset(tmp_path):
+    plan = load_suite(write(tmp_path, DEPLOYS)).study
+    to_come = plan.seed_cells_to_come()
+    assert len(to_come) == 6 and sum(c.deploy is not None for c in to_come) == 1
+    every = load_suite(write(tmp_path, DEPLOYS.replace('"chosen"', '"seeds"'))).study
+    assert all(c.deploy is not None for c in every.seed_cells_to_come())
+
+
+@pytest.mark.slow
+def test_deploy_chosen_end_to_end_deploys_one_run_and_keeps_it(tmp_path, monkeypatch, capsys):
+    """Seeds train without deploying; then the chosen run alone is deployed, and a rerun
+    skips every cell, the deployed one included (its deployment is not stripped)."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, '''deploy = "chosen"
+[deploy]
+backends = ["torch"]
+variants = []
+batch_sizes = [1]
+timing_processes = 1
+rounds = 6
+warmup_calls = 1
+round_min_calls = 1
+round_min_duration_s = 0.01
+''')
+    results = tmp_path / "runs" / "study"
+    assert main(["run", "study.toml"]) == 0
+    seeds = [r for r in load_records(results) if r["config"]["study"]["role"] == "seed"]
+    deployed = [r["cell_id"] for r in seeds if r["deployment"]]
+    assert len(seeds) == 6 and len(deployed) == 1, deployed
+    capsys.readouterr()
+    assert main(["run", "study.toml"]) == 0
+    err = capsys.readouterr().err
+    assert "6 finished cell(s) skipped" in err and "deploy the chosen runs" not in err, err
+    again = [r["cell_id"] for r in load_records(results) if r["deployment"]]
+    assert again == deployed

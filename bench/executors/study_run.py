@@ -1,24 +1,26 @@
 """`bench run` of a suite with a [study] table (bench/suite/study.py), in one command: the trial
 cells first (validation only), then the choice per (model, dataset, method entry), written to
 `<results>/study.json` (bench/record/study.py), then the seed cells of each chosen trial,
-which score the test split. Rerunning resumes: finished trials are skipped
-(bench/executors/plan.py), the choice is made again from the trial records, and the seed
+which score the test split, and with `deploy = "chosen"` the one deployment per dataset that
+the report judges variants against (bench/executors/study_deploy.py). Rerunning resumes:
+finished trials are skipped (bench/executors/plan.py), the choice is made again from the trial records, and the seed
 cells, keyed by the chosen values, are skipped when the choice did not change and rerun (the
 earlier results kept in superseded/) when it did."""
 from __future__ import annotations
 
 from rich.console import Console
 
-from bench.executors.runner import RunSummary, run_suite
-from bench.record import CellRecord
-from bench.record.store import ResultStore, parse_result, write_json_atomic
+from bench.executors.runner import RunSummary, execute, run_suite
+from bench.executors.study_deploy import deploy_targets, without_deployment
+from bench.executors.study_results import current_result
+from bench.record.store import ResultStore, write_json_atomic
 from bench.record.study import STUDY_FILE, StudyChoice, StudyFile, TrialScore
 from bench.stats.study_choice import choose, scored_metrics
 from bench.suite.cell import Cell
 from bench.suite.identity import training_key
 from bench.suite.parser import Suite
 from bench.suite.preflight import select_cells
-from bench.suite.study import StudyPlan, StudyUnit
+from bench.suite.study import DEPLOY_CHOSEN, StudyPlan, StudyUnit
 
 
 def run_study(suite: Suite, trials: list[Cell], executor, only: list[str] | None = None,
@@ -36,7 +38,18 @@ def run_study(suite: Suite, trials: list[Cell], executor, only: list[str] | None
         write_json_atomic(store.root / STUDY_FILE, study.to_dict())
     tell_choices(study, console, store.root / STUDY_FILE, dry_run)
     seeds = select_cells(chosen_seed_cells(suite.study, study), only)
+    chosen_only = suite.study.settings.deploy == DEPLOY_CHOSEN
+    if chosen_only:
+        deployed = {cell.id for cell in deploy_targets(suite.study, study, store)}
+        seeds = without_deployment(seeds, deployed)
     second = run_suite(suite, seeds, executor, force, console, dry_run)
+    if chosen_only and not dry_run and not second.interrupted:
+        targets = [cell for cell in select_cells(deploy_targets(suite.study, study, store), only)
+                   if cell.id not in deployed]
+        third = execute(store, targets, executor, f"deploy the chosen runs of {suite.name}",
+                        console, RunSummary(), deploy_from={c.id: training_key(c) for c in targets})
+        second = RunSummary(second.records + third.records, second.skipped, third.interrupted,
+                            second.wall_time_s + third.wall_time_s)
     return RunSummary(first.records + second.records, first.skipped + second.skipped,
                       second.interrupted, first.wall_time_s + second.wall_time_s)
 
@@ -54,17 +67,6 @@ def trial_scores(unit: StudyUnit, store: ResultStore, metric: str) -> list[Trial
     return [TrialScore.of_record(cell.study.index, cell.id, cell.sweep,
                                  current_result(cell, store), scored_metrics(metric))
             for cell in unit.trials]
-
-
-def current_result(cell: Cell, store: ResultStore) -> CellRecord | None:
-    """The cell's result of its current configuration, or None. A failure is retried by every
-    run, so the one in failed/ is this run's (a crashed process's names no key)."""
-    key = training_key(cell)
-    for path, keys in ((store.ok_path(cell.id), (key,)), (store.failed_path(cell.id), (key, None))):
-        record, problem = parse_result(path) if path.is_file() else (None, "absent")
-        if problem is None and record.get("config_hash") in keys:
-            return CellRecord.from_dict(record)
-    return None
 
 
 def chosen_seed_cells(plan: StudyPlan, study: StudyFile) -> list[Cell]:

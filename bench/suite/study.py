@@ -14,7 +14,7 @@ the method's own parameters).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from bench.specs import SCORES, not_a_score
@@ -22,7 +22,9 @@ from bench.suite.cell import Cell
 from bench.suite.sweeps import Sweep, parse_sweep
 from bench.table_checks import AT_LEAST_ONE, SEED
 
-STUDY_SETTINGS = ("trials", "search_seed", "trial_seed", "seeds", "selection_metric")
+STUDY_SETTINGS = ("trials", "search_seed", "trial_seed", "seeds", "selection_metric", "deploy")
+DEPLOY_CHOSEN = "chosen"  # [study] deploy: only the chosen method's median seed is deployed
+STUDY_DEPLOYS = ("seeds", DEPLOY_CHOSEN)  # "seeds": every seed cell as its matrix says
 MIN_STUDY_SEEDS = 3  # bench/stats/methods.py MIN_SEEDS: fewer give no method-level verdict
 
 
@@ -35,6 +37,10 @@ class StudySettings:
     trial_seed: int = 0  # the training seed of every trial
     seeds: list[int] | None = None  # required: fresh seeds of each chosen configuration
     selection_metric: str = "f1_macro"  # on validation; ties: the earlier trial
+    # "seeds": every seed cell runs the [deploy] stage its matrix gives it; "chosen": only the
+    # chosen method's median-validation seed per (model, dataset), the run the report's
+    # deployment choice judges variants against (bench/executors/study_deploy.py)
+    deploy: str = "seeds"
 
     ranges: ClassVar[dict] = {"trials": AT_LEAST_ONE, "search_seed": SEED,
                               "trial_seed": SEED, "seeds": SEED}
@@ -53,6 +59,9 @@ class StudySettings:
                                       "trial would be scored again on the seed it was chosen on"))
         if self.selection_metric not in SCORES:
             problems.append(("selection_metric", not_a_score(self.selection_metric)))
+        if self.deploy not in STUDY_DEPLOYS:
+            problems.append(("deploy", f"expected one of {', '.join(map(repr, STUDY_DEPLOYS))}, "
+                                       f"got {self.deploy!r}"))
         return problems
 
 
@@ -107,3 +116,20 @@ class StudyPlan:
     def every_seed_cell(self) -> list[Cell]:
         """The seed cells of every possible choice (checks and `--only` look at them)."""
         return [cell for unit in self.units for cells in unit.seed_cells for cell in cells]
+
+    def seed_cells_to_come(self) -> list[Cell]:
+        """One cell per seed-cell id, as the cost preview prices them before any choice (the
+        last trial's values stand in for the chosen ones). With deploy = "chosen" only one
+        seed per (model, dataset) keeps its [deploy] stage: which one, the seeds will tell."""
+        cells = list({cell.id: cell for cell in self.every_seed_cell()}.values())
+        if self.settings.deploy != DEPLOY_CHOSEN:
+            return cells
+        deploying, out = set(), []
+        for cell in cells:
+            where = (cell.model.name, cell.dataset.name)
+            if cell.deploy is not None and where not in deploying:
+                deploying.add(where)
+                out.append(cell)
+            else:
+                out.append(replace(cell, deploy=None))
+        return out
