@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import psutil
@@ -16,7 +17,10 @@ import pytest
 
 from bench.stages.cell_process import RUNNER_PID_VARIABLE
 from bench.cli import main
-from bench.executors.processes import SCRATCH_PREFIX, remove_stale_scratch
+from bench.executors import processes
+from bench.executors.launch import SPAWN
+from bench.executors.processes import SCRATCH_PREFIX, LocalExecutor, remove_stale_scratch
+from bench.record.store import ResultStore
 
 CHEAP = """
 [defaults.training]
@@ -235,3 +239,24 @@ def test_the_scratch_folders_of_a_dead_runner_are_removed(tmp_path):
         (folder / "cell.json").write_text("{}")
     remove_stale_scratch(tmp_path)
     assert not dead.exists() and alive.exists()
+
+
+def test_a_stop_while_a_cells_folder_is_removed_leaves_no_folder(tmp_path, monkeypatch):
+    """Ctrl-C can land while a finished cell's scratch folder is half removed; the executor
+    removes what is left as the stop passes through it."""
+    half_removed = tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}-half"
+    other_runners = tmp_path / f"{SCRATCH_PREFIX}{os.getppid()}-other"
+
+    def stopped_in_cleanup(*args, **kwargs):
+        half_removed.mkdir()
+        raise KeyboardInterrupt
+
+    other_runners.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(processes, "run_cell_process", stopped_in_cleanup)
+    cell = SimpleNamespace(id="cell")  # all the executor reads of it before the stub
+    executor_run = LocalExecutor(SPAWN).run([cell], ResultStore(tmp_path / "runs"),
+                                             lambda cell, event: None, {})
+    with pytest.raises(KeyboardInterrupt):
+        next(executor_run)
+    assert not half_removed.exists() and other_runners.exists()

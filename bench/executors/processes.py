@@ -94,6 +94,13 @@ def remove_stale_scratch(temp_dir: Path | None = None) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def remove_own_scratch() -> None:
+    """Remove this runner's cell folders. A stop (Ctrl-C, SIGTERM) that lands while a finished
+    cell's folder is being removed interrupts the removal and would leave the folder behind."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}{os.getpid()}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def process_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -152,8 +159,11 @@ class LocalExecutor:
 
     def run(self, cells: Iterable[Cell], store: ResultStore, on_event: EventHandler,
             deploy_from: dict[str, str]) -> Iterator[dict]:
-        with CellLauncher(self.start_method, store.log_path(FORK_SERVER_LOG)) as launcher:
-            for cell in cells:
-                on_event(cell, {"event": "start"})
-                yield run_cell_process(cell, store, on_event, deploy_from.get(cell.id),
-                                       launcher.start)
+        try:
+            with CellLauncher(self.start_method, store.log_path(FORK_SERVER_LOG)) as launcher:
+                for cell in cells:
+                    on_event(cell, {"event": "start"})
+                    yield run_cell_process(cell, store, on_event, deploy_from.get(cell.id),
+                                           launcher.start)
+        finally:
+            remove_own_scratch()
