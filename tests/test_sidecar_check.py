@@ -14,8 +14,6 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 # float16 sidecars (format 1) whose recomputed metrics differ from their record's
 KNOWN_IRREPRODUCIBLE = {
     "backends/minilm--lora--rotten_tomatoes.predictions.npz",
-    "classification/minilm--lora--tweets--seed1.predictions.npz",
-    "classification/minilm--qlora--tweets.predictions.npz",
     "methods/minilm--bitfit--rotten_tomatoes.predictions.npz",
     "methods/minilm--ia3--tweets.predictions.npz",
     "methods/minilm--prefix_tuning--rotten_tomatoes.predictions.npz",

@@ -36,10 +36,11 @@ class Rates:
     train_examples_by_dataset: dict[str, int] = field(default_factory=dict)
 
 
-# What the default suite measured (results/classification: MiniLM, 22M parameters, 64 tokens,
-# 9 cells on a 2-core Xeon with AVX-512): 0.011 s per example per epoch of budget, 18 s for the
-# rest of a cell, 20 s per deployed variant.
-BUILT_IN = Rates(0.011, 18.0, 20.0, "estimate: no earlier records on this CPU; built-in rates "
+# MiniLM (22M parameters, 64 tokens) on 2 cores: 0.011 s per example per epoch of budget and
+# 18 s for the rest of a cell (an earlier default suite, 9 cells on a Xeon with AVX-512); 148 s
+# per deployed variant (the default suite's 20 variants, each timed in 3 fresh processes, on an
+# AVX2-only EPYC: results/classification).
+BUILT_IN = Rates(0.011, 18.0, 148.0, "estimate: no earlier records on this CPU; built-in rates "
                                     "of a MiniLM-size model on 2 CPU cores")
 
 
