@@ -67,7 +67,9 @@ def project(suite: Path, records: list[CellRecord], results: list[RecipeSpeed]) 
     rates = median_rates(results)
     methods = sorted({m for _, m in rates})
     recipes = list(dict.fromkeys(r for r, _ in rates))
-    cells = load_suite(suite).cells
+    loaded = load_suite(suite)
+    # a study's seed cells too: their ids are known before the choice (bench validate)
+    cells = loaded.cells + (loaded.study.seed_cells_to_come() if loaded.study else [])
     totals, notes = {name: 0.0 for name in recipes}, []
     folder_recipe = next(filter(None, (record_recipe(r, results) for r in records)), None)
     for cell in cells:

@@ -5,6 +5,8 @@ trained elsewhere too), and `bench clean` removes what no current result uses.""
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.cli import main
 from bench.executors.plan import Action, plan_cell
 from bench.record import CellConfig
@@ -125,6 +127,7 @@ def test_a_report_refuses_results_of_two_configurations_of_one_cell(tmp_path, ca
     assert "c: " in error and "different configurations" in error and error.count("\n") == 1
 
 
+@pytest.mark.slow  # 116 s: four bench runs with a deployment; -m slow runs it
 def test_edit_rerun_deploy_resume_and_clean(tmp_path, monkeypatch, capsys):
     """One small suite through the stages' life: run; edit one method's rate and run again;
     resume after a result was lost during deployment; deploy a cell trained 'on a GPU' again,
