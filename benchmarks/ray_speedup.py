@@ -80,15 +80,6 @@ def suite_with_threads(suite: Path, threads: int, destination: Path) -> Path:
     return destination
 
 
-def own_and_children_cpu_s() -> float:
-    """This process and the `bench run` processes it waited for: their CPU is ours, not
-    another user's (Ray's processes count once `bench run` has reaped them)."""
-    import psutil
-
-    times = psutil.Process().cpu_times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
 def timed_run(suite: Path, extra: list[str]) -> tuple[float, int]:
     """Seconds `bench run` took, and how many result files it wrote."""
     with tempfile.TemporaryDirectory(prefix="ray-speedup-") as scratch:
@@ -126,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds, cells[name] = timed_run(*sides[name])
             return seconds
 
-        probe = LoadProbe(own_cpu=own_and_children_cpu_s)
+        probe = LoadProbe()  # counts the reaped `bench run` processes as its own
         probe.quiet_check("before")
         figures = alternate({name: (lambda n=name: side(n)) for name in sides}, args.repeats,
                             probe, progress=lambda text: print(text, flush=True))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench.plugins import Predictor
-from bench.measure.machine_load import BUSY_OTHER_CORES, LoadProbe
+from bench.measure.machine_load import BUSY_OTHER_CORES, LoadProbe, own_cpu_s
 from bench.measure.trackers import summarise, time_until
 from bench.record.deployment import Footprint
 from bench.measure.speedup import (INCONCLUSIVE, NO_DIFFERENCE, OVER_PROCESSES, OVER_ROUNDS,
@@ -267,6 +267,18 @@ def test_another_process_using_the_cpu_flags_the_run_busy():
     assert quiet.other_cores == pytest.approx(0.1) and not quiet.busy and 0.1 < BUSY_OTHER_CORES
     summary = probe.summary()
     assert summary.busy and "0.40 cores" in summary.warning and len(summary.rounds) == 2
+
+
+def test_a_reaped_child_process_counts_as_our_own_cpu():
+    """A benchmark that measures in fresh child processes used those cores itself: were they
+    another user's, every round would be flagged busy (1.7 cores on 2, the recipe benchmark)."""
+    import subprocess
+    import sys
+
+    burn = "import time\nwhile time.process_time() < 0.3: pass"
+    before = own_cpu_s()
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    assert own_cpu_s() - before >= 0.3
 
 
 def test_a_burst_during_one_variants_slice_flags_that_slice_only():

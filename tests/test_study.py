@@ -93,7 +93,7 @@ def test_trials_and_seeds_are_keyed_apart_and_by_the_chosen_values(tmp_path):
     ("r = [2, 4]", "", "[study]: unknown key 'r'"),
     ("trial_seed = 2", "", "[study].seeds: expected fresh seeds, got the trial seed 2"),
     ('selection_metric = "loss"', "", "[study].selection_metric: expected a score"),
-    ('search = "grid"', "", "[study].search: a study always draws its trials at random"),
+    ('search = "grid"', "", "[study].search: expected one of 'halton', 'random'"),
     ('deploy = "all"', "", "[study].deploy: expected one of 'seeds', 'chosen'"),
 ])
 def test_a_bad_study_is_one_line_naming_the_key(tmp_path, capsys, study, entry, message):

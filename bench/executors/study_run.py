@@ -57,10 +57,12 @@ def run_study(suite: Suite, trials: list[Cell], executor, only: list[str] | None
 def study_file(suite_name: str, plan: StudyPlan, store: ResultStore) -> StudyFile:
     """Every unit's choice, made from the trial records of the current configuration."""
     settings = plan.settings
-    return StudyFile(suite_name, settings.selection_metric, settings.trials,
-                     settings.search_seed, settings.trial_seed, list(settings.seeds),
-                     [choose(unit.key, trial_scores(unit, store, settings.selection_metric),
-                             settings.selection_metric) for unit in plan.units])
+    return StudyFile(suite=suite_name, selection_metric=settings.selection_metric,
+                     trials=settings.trials, search=settings.search,
+                     search_seed=settings.search_seed, trial_seed=settings.trial_seed,
+                     seeds=list(settings.seeds),
+                     choices=[choose(unit.key, trial_scores(unit, store, settings.selection_metric),
+                                     settings.selection_metric) for unit in plan.units])
 
 
 def trial_scores(unit: StudyUnit, store: ResultStore, metric: str) -> list[TrialScore]:

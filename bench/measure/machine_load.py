@@ -2,7 +2,8 @@
 every timed call; figures taken like that are flagged, not silently ranked.
 
 What other processes use is read as the machine's busy CPU time (/proc/stat through psutil)
-minus this process's own CPU time over the same interval, in cores (1.0 = one core fully used).
+minus this process's own CPU time (its reaped children's included) over the same interval, in
+cores (1.0 = one core fully used).
 That stays right while we run our own timed calls, unlike the load average, which counts our
 own threads too: the load average is recorded, and only flags a machine with clearly more
 runnable threads than cores.
@@ -36,8 +37,12 @@ def machine_busy_cpu_s() -> float:
 
 
 def own_cpu_s() -> float:
+    """This process and the child processes it has waited for: a benchmark that runs each
+    measurement in a fresh child (benchmarks/_recipe_speed.py, ray_speedup.py) used its own
+    cores there, and counting them as another user's flagged every one of its rounds busy. A
+    child counts once reaped, so the child of a measurement must end inside its interval."""
     times = psutil.Process().cpu_times()
-    return times.user + times.system
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def load_average_1min() -> float | None:

@@ -69,6 +69,7 @@ class StudyFile(Part):
     suite: str | None = None
     selection_metric: str = "f1_macro"
     trials: int | None = None
+    search: str = "random"  # study files written before Halton draws existed drew at random
     search_seed: int | None = None
     trial_seed: int | None = None
     seeds: list[int] = field(default_factory=list)

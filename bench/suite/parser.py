@@ -171,9 +171,6 @@ class SuiteParser:
         where, problems_before = self.where("study"), len(self.problems)
         settings, space = split_study_table(self.table("study"))
         settings = self.attempt(from_mapping, StudySettings, settings, where)
-        if "search" in space:
-            self.problems.append(f"{where}.search: a study always draws its trials at random "
-                                 "(bench/suite/sweeps.py); remove this key")
         self.attempt(self.check_sweep, {**space, "search": "random", "trials": 1}, None,
                      where, "")
         if header.seeds is not None:

@@ -2,10 +2,11 @@
 having been tuned harder.
 
 Every (model, dataset, method entry) of the matrix gets the same number of trials, drawn by
-the random search of bench/suite/sweeps.py with the same `search_seed`, trained with one seed
-(`trial_seed`) and scored on validation only; the trial with the best validation
-`selection_metric` is chosen (bench/record/study.py) and repeated with each of `seeds`, fresh
-training seeds, and only those cells score the test split (bench/executors/study_run.py).
+the Halton (default) or random search of bench/suite/sweeps.py with the same `search_seed`,
+trained with one seed (`trial_seed`) and scored on validation only; the trial with the best
+validation `selection_metric` is chosen (bench/record/study.py) and repeated with each of
+`seeds`, fresh training seeds, and only those cells score the test split
+(bench/executors/study_run.py).
 
 The space a method searches, later keys winning: the method's own `study_space` (a class
 variable of its plugin: a learning-rate range of its family), the keys of [study] (training
@@ -22,7 +23,9 @@ from bench.suite.cell import Cell
 from bench.suite.sweeps import Sweep, parse_sweep
 from bench.table_checks import AT_LEAST_ONE, SEED
 
-STUDY_SETTINGS = ("trials", "search_seed", "trial_seed", "seeds", "selection_metric", "deploy")
+STUDY_SETTINGS = ("trials", "search", "search_seed", "trial_seed", "seeds", "selection_metric",
+                  "deploy")
+STUDY_SEARCHES = ("halton", "random")  # bench/suite/sweeps.py; halton covers a range evenly
 DEPLOY_CHOSEN = "chosen"  # [study] deploy: only the chosen method's median seed is deployed
 STUDY_DEPLOYS = ("seeds", DEPLOY_CHOSEN)  # "seeds": every seed cell as its matrix says
 MIN_STUDY_SEEDS = 3  # bench/stats/methods.py MIN_SEEDS: fewer give no method-level verdict
@@ -33,6 +36,7 @@ class StudySettings:
     """The [study] keys that are not part of the searched space."""
 
     trials: int | None = None  # required: every method gets exactly this many
+    search: str = "halton"  # "random": independent draws, which may leave part of a range untried
     search_seed: int = 0
     trial_seed: int = 0  # the training seed of every trial
     seeds: list[int] | None = None  # required: fresh seeds of each chosen configuration
@@ -57,6 +61,9 @@ class StudySettings:
             problems.append(("seeds", f"expected fresh seeds, got the trial seed "
                                       f"{self.trial_seed} among {self.seeds}: the chosen "
                                       "trial would be scored again on the seed it was chosen on"))
+        if self.search not in STUDY_SEARCHES:
+            problems.append(("search", f"expected one of {', '.join(map(repr, STUDY_SEARCHES))}"
+                                       f", got {self.search!r}"))
         if self.selection_metric not in SCORES:
             problems.append(("selection_metric", not_a_score(self.selection_metric)))
         if self.deploy not in STUDY_DEPLOYS:
@@ -73,9 +80,9 @@ class Study:
     space: dict = field(default_factory=dict)  # key -> list or distribution, as written
 
     def space_table(self, method_space: dict, entry_space: dict) -> dict:
-        """The random-search table (bench/suite/sweeps.py) of one method entry."""
+        """The search table (bench/suite/sweeps.py) of one method entry."""
         settings = self.settings
-        return {"search": "random", "trials": settings.trials,
+        return {"search": settings.search, "trials": settings.trials,
                 "search_seed": settings.search_seed,
                 **method_space, **self.space, **entry_space}
 
