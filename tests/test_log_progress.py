@@ -55,6 +55,24 @@ def test_a_log_gets_a_line_per_start_phase_minute_and_end():
     assert all(len(line) < 200 for line in lines)
 
 
+def test_a_long_deployment_says_its_sub_step_once_a_minute():
+    """The timing processes report rounds as sub-steps of "deploy", with the variant counter
+    already full: a line a minute names the latest, none for the sub-steps in between."""
+    console, out = log_console()
+    clock = FakeClock()
+    with LogProgress(console, "suite", cells_total=1, now=clock) as log:
+        log.on_event(CELL, {"event": "start"})
+        log.on_event(CELL, {"event": "phase", "phase": "deploy: fp32 on torch"})
+        for second in range(1, 181):  # a timing round every 10 s for 3 minutes
+            clock.t = second
+            if second % 10 == 0:
+                log.on_event(CELL, {"event": "phase", "phase": f"deploy: timing batch 1: "
+                                                           f"round {second // 10}/18"})
+    lines = [line for line in out.getvalue().splitlines() if "timing batch" in line]
+    assert lines == [f"{CELL}: deploy: timing batch 1: round {n}/18 (cell at {t}, phase deploy "
+                     f"for {t})" for n, t in ((6, "1:00"), (12, "2:00"), (18, "3:00"))]
+
+
 def test_the_summary_keeps_cell_ids_whole_in_a_log():
     console, out = log_console()
     record = {"schema_version": 2, "cell_id": CELL, "status": "failed",

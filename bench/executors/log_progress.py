@@ -4,8 +4,10 @@ rich's bars only redraw a terminal, so without this a 30-minute cell says nothin
 A line when a cell starts, one per change of phase (train, evaluate, deploy...) with the time
 the previous phase took, and while a phase counts its work (training steps, evaluation
 batches, deployment variants) one every `every_s` seconds with done/total and the ETAs of
-bench/executors/live.py's RunClock. Deployment's sub-steps ("deploy: int8 on torch") are the
-same phase: they appear in the periodic lines, not as lines of their own.
+bench/executors/live.py's RunClock. Deployment's sub-steps ("deploy: int8 on torch", "deploy:
+timing batch 32: round 3/10 (process 2/3)") are the same phase: no line of their own, but when
+one arrives and nothing was said for `every_s`, a line names it (the timing processes count
+rounds, not variants, and a 40-minute timing phase said nothing otherwise).
 """
 from __future__ import annotations
 
@@ -61,6 +63,10 @@ class LogProgress:
                         else "")
                 self.phase_started = self.last_line = now
                 self.say(f"{cell_id}: {event['phase']} (cell at {self.elapsed(now)}{took})")
+            elif now - self.last_line >= self.every_s:
+                self.last_line = now
+                self.say(f"{cell_id}: {event['phase']} (cell at {self.elapsed(now)}, phase "
+                         f"{top_phase(event['phase'])} for {duration(now - self.phase_started)})")
         elif kind == "progress":
             self.clock.advance(event["done"], event["total"], now)
             if now - self.last_line >= self.every_s and event["done"] < event["total"]:
