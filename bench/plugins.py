@@ -68,7 +68,8 @@ class FineTuneMethod(ABC):
     merges: ClassVar[bool] = True
     # What a suite's [study] searches for this method unless the suite says otherwise (the
     # `sweep` syntax, bench/suite/study.py): the rates adapters train well at on MiniLM
-    # (suites/tuning.toml, suites/methods_tuning.toml chose 4e-3 to 2.7e-2 for them)
+    # (suites/tuning.toml and an earlier random search on the movie snippets chose 4e-3 to
+    # 2.7e-2 for them)
     study_space: ClassVar[dict] = {"learning_rate": {"log_uniform": [3e-4, 3e-2]}}
 
     def check_available(self, device: str) -> None:

@@ -8,7 +8,7 @@ figures for reference, and the choice: the highest validation macro-F1 (then acc
 (bench/stats/selection.py), flagged when its best epoch was its last. The suite that uses the rate
 runs the same budget, so the best score at that budget is the choice; leaving out the cells
 that may not have converged would prefer runs that stopped early because they never left the
-majority class (seen in results/methods_tuning). Test scores never take part in the choice.
+majority class (seen on the movie snippets). Test scores never take part in the choice.
 """
 from __future__ import annotations
 

@@ -90,3 +90,18 @@ def test_best_set_keeps_the_unshown_names_the_worse_and_the_cheapest():
     assert result.cheapest["trainable_params"] == "close"  # non-inferior within 5 points
     chances = [m.probability_best for m in result.members[:2]]
     assert sum(chances) == pytest.approx(1.0) and result.named_alone is None
+
+
+def test_a_difference_that_does_not_survive_holm_is_not_called_worse():
+    """The methods suite kept AdaLoRA in the set (Holm p above 0.05 among 12 comparisons) while
+    its own interval excluded 0: the answer read "worse" for a member of the set."""
+    from bench.report.method_set import corrected_verdict
+    from bench.stats.best_set import Member
+    from bench.stats.calibration import plant_difference
+
+    worse = plant_difference(LABELS, SEEDS[3:8], 15.0, 2, np.random.default_rng(0))
+    comparison = compare_methods(runs(worse), runs(SEEDS[8:13]))
+    assert comparison.verdict == "worse"
+    kept = Member("m", "not shown worse", comparison, adjusted_p=0.09)
+    assert corrected_verdict(kept, 0.05) == "worse uncorrected, not after Holm (p=0.090)"
+    assert corrected_verdict(Member("m", "shown worse", comparison, 0.01), 0.05) == "worse"

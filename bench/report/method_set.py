@@ -53,16 +53,29 @@ def points(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
 
-def comparison_text(c: MethodComparison) -> str:
+def corrected_verdict(member: Member, alpha: float) -> str:
+    """The comparison's verdict as the corrected family reads it. Alone, an interval that
+    excludes 0 says "better" or "worse"; among many comparisons with the reference it may not
+    survive Holm, and then the method stays in the set, so it must not read "worse"."""
+    c = member.comparison
+    if c.verdict in ("better", "worse") and member.adjusted_p is not None \
+            and member.adjusted_p >= alpha:
+        return f"{c.verdict} uncorrected, not after Holm (p={member.adjusted_p:.3f})"
+    return c.verdict
+
+
+def comparison_text(member: Member, alpha: float) -> str:
+    c = member.comparison
     settle = ""
     if c.verdict == "inconclusive":
         settle = (f": {c.seeds_to_settle} seeds per method would settle it"
                   if c.seeds_to_settle else ": more seeds would not settle it (test set too small)")
-    return (f"Δ {signed(c.difference)} [{signed(c.low)}, {signed(c.high)}], {c.verdict}"
-            f"{settle}; detectable at 80% power: {points(c.detectable)} points")
+    return (f"Δ {signed(c.difference)} [{signed(c.low)}, {signed(c.high)}], "
+            f"{corrected_verdict(member, alpha)}{settle}; detectable at 80% power: "
+            f"{points(c.detectable)} points")
 
 
-def member_text(member: Member, groups: dict[str, MethodGroup]) -> str:
+def member_text(member: Member, groups: dict[str, MethodGroup], alpha: float) -> str:
     group = groups[member.name]
     flags = "" if not group.may_not_have_converged else ", may not have converged"
     if member.why == RUNS_NOT_METHODS:
@@ -72,7 +85,7 @@ def member_text(member: Member, groups: dict[str, MethodGroup]) -> str:
     if member.why == "reference":
         return f"`{member.name}` (the reference, validation F1 {num(group.validation_f1)}; " \
                f"{chance}{flags})"
-    return f"`{member.name}` ({comparison_text(member.comparison)}; {chance}{flags})"
+    return f"`{member.name}` ({comparison_text(member, alpha)}; {chance}{flags})"
 
 
 def set_lines(result: BestSet, groups: list[MethodGroup]) -> list[str]:
@@ -93,11 +106,11 @@ def set_lines(result: BestSet, groups: list[MethodGroup]) -> list[str]:
     lines = [f"{head} (the highest validation F1 among methods with {MIN_SEEDS}+ seeds; each "
              f"other method against it on test over seeds and examples, {family} "
              f"comparison(s) Holm-corrected, margin ±{points(result.margin)} points macro-F1): "
-             + "; ".join(member_text(m, by_name) for m in result.members)
+             + "; ".join(member_text(m, by_name, result.alpha) for m in result.members)
              + f". Test F1 of `{reference.name}`: {reference.f1.text()}."]
     if result.shown_worse:
         lines.append("Shown worse than the reference: " + "; ".join(
-            f"`{m.name}` ({comparison_text(m.comparison)}; Holm p={m.adjusted_p:.3f})"
+            f"`{m.name}` ({comparison_text(m, result.alpha)}; Holm p={m.adjusted_p:.3f})"
             for m in result.shown_worse) + ".")
     lines.append(cheapest_text(result))
     return lines
@@ -122,7 +135,8 @@ def comparisons_table(result: BestSet) -> Table | None:
         rows.append([member.name, f"{c.seeds_a} / {c.seeds_b}",
                      f"{signed(c.difference)} [{signed(c.low)}, {signed(c.high)}]",
                      f"{c.p_value:.3f}", f"{member.adjusted_p:.3f}", points(c.detectable),
-                     c.verdict, num(c.seeds_to_settle), f"{member.probability_best:.2f}"])
+                     corrected_verdict(member, result.alpha), num(c.seeds_to_settle),
+                     f"{member.probability_best:.2f}"])
     if not rows:
         return None
     return Table(["method", "seeds (it / reference)", "Δ F1 macro, 95% interval", "p",
