@@ -1,7 +1,7 @@
 """Prediction sidecars reproduce their records: the metrics recomputed from any committed
-sidecar equal the record's, except the format-1 (float16) sidecars named below, whose rounding
-moved an argmax. A new sidecar that fails, or a named one that starts to reproduce (rerun), fails
-this test until the list is brought up to date."""
+sidecar equal the record's. The float16 sidecars (format 1) whose rounding moved an argmax went
+with the reruns of the methods and backends suites (2026-12-07); a sidecar that fails now is a
+bug, or an old file to regenerate."""
 from pathlib import Path
 
 import numpy as np
@@ -11,30 +11,14 @@ from bench.record.sidecar_check import check_folder, recompute
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
-# float16 sidecars (format 1) whose recomputed metrics differ from their record's
-KNOWN_IRREPRODUCIBLE = {
-    "backends/minilm--lora--rotten_tomatoes.predictions.npz",
-    "methods/minilm--bitfit--rotten_tomatoes.predictions.npz",
-    "methods/minilm--ia3--tweets.predictions.npz",
-    "methods/minilm--prefix_tuning--rotten_tomatoes.predictions.npz",
-    "methods/minilm--prompt_tuning--rotten_tomatoes.predictions.npz",
-    "methods/minilm--vera--rotten_tomatoes.predictions.npz",
-    "methods_tuning/minilm--adalora--rotten_tomatoes--cf0649e5.predictions.npz",
-    "methods_tuning/minilm--bitfit--rotten_tomatoes--954e6ece.predictions.npz",
-    "methods_tuning/minilm--bitfit--rotten_tomatoes--b9e61734.predictions.npz",
-    "methods_tuning/minilm--prefix_tuning--rotten_tomatoes--954e6ece.predictions.npz",
-    "methods_tuning/minilm--prefix_tuning--rotten_tomatoes--cf0649e5.predictions.npz",
-    "methods_tuning/minilm--prompt_tuning--rotten_tomatoes--cbf93a8b.predictions.npz",
-}
 
-
-def test_every_committed_sidecar_reproduces_its_record_or_is_named():
+def test_every_committed_sidecar_reproduces_its_record():
     checks = check_folder(RESULTS)
     assert len(checks) >= 50 and all(c.path is not None for c in checks)
     assert sum(c.splits_checked for c in checks) >= 100
-    failing = {str(c.path.relative_to(RESULTS)): c for c in checks if not c.reproduces}
-    assert set(failing) == KNOWN_IRREPRODUCIBLE, {k: v.mismatches[:1] for k, v in failing.items()}
-    assert all(c.format == 1 for c in failing.values())  # only the old float16 files
+    failing = {str(c.path.relative_to(RESULTS)): c.mismatches[:1]
+               for c in checks if not c.reproduces}
+    assert failing == {}
 
 
 def test_near_tied_probabilities_survive_the_sidecar(tmp_path):
