@@ -275,10 +275,12 @@ def test_a_reaped_child_process_counts_as_our_own_cpu():
     import subprocess
     import sys
 
-    burn = "import time\nwhile time.process_time() < 0.3: pass"
+    burn = "import time\nwhile time.process_time() < 0.5: pass"
     before = own_cpu_s()
     subprocess.run([sys.executable, "-c", burn], check=True)
-    assert own_cpu_s() - before >= 0.3
+    # The kernel reports a reaped child's time in clock ticks: 0.5 s burnt has read as 0.49...;
+    # without the children's share the difference is 0.00.
+    assert own_cpu_s() - before >= 0.4
 
 
 def test_a_burst_during_one_variants_slice_flags_that_slice_only():
