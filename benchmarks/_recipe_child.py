@@ -68,7 +68,7 @@ def measure(spec: ChildSpec) -> Measurement:
     sampling = "group_by_length" if recipe.group_by_length else "random"
     cfg = replace(cell.training, eval_each_epoch=False, keep_best=False, report_to=[],
                   early_stopping_patience=None, sampling=sampling, precision="fp32")
-    use_threads(cfg.threads)
+    use_threads(recipe.threads or cfg.threads)
     device = resolve_device(cfg.device)
     data_spec = replace(cell.dataset, train_size=spec.examples)
     data = prepare_dataset(data_spec, Path(cell.base_dir))

@@ -8,8 +8,11 @@ default suite ships, each applied around the harness's own trainer (bench/stages
   the CPU has AVX512-BF16 or AMX (or when asked with --bf16 on);
 - torch.compile: nn.Module.compile() on the built model, in place, before the trainer sees it;
 - attention: the model switched to another attention implementation ("eager" or "sdpa")
-  with transformers' set_attn_implementation after it is built.
-The last two are not harness settings; they are measured here only, when asked.
+  with transformers' set_attn_implementation after it is built;
+- threads: torch's intra-op threads for the cell (the suite's `training.threads`); fewer
+  threads per cell pays when the cells per hour of k cells side by side, each on its share of
+  the cores, beat one cell on all of them (the Ray executor's `--workers`).
+Compile and attention are not harness settings; they are measured here only, when asked.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ class Recipe:
     bf16: bool = False
     compile: bool = False
     attention: str | None = None  # None: the implementation the model loads with
+    threads: int | None = None  # None: the cell's own `training.threads`
 
     def levers(self) -> tuple:
         return tuple(getattr(self, f.name) for f in fields(self) if f.name != "name")
@@ -43,7 +47,8 @@ def bf16_capable(flags: dict[str, bool | None]) -> bool:
     return any(flags.get(name) for name in BF16_FLAGS)
 
 
-def recipes(shipped: Recipe, bf16: str, compile_: bool, attention: str | None) -> list[Recipe]:
+def recipes(shipped: Recipe, bf16: str, compile_: bool, attention: str | None,
+            threads: int | None = None) -> list[Recipe]:
     """Plain first, then each lever alone, then the shipped recipe (its own entry only where
     no single lever already is it). `bf16`: "auto" (where the CPU has the instructions),
     "on" or "off"."""
@@ -54,6 +59,8 @@ def recipes(shipped: Recipe, bf16: str, compile_: bool, attention: str | None) -
         chosen.append(Recipe("torch.compile", compile=True))
     if attention:
         chosen.append(Recipe(f"{attention} attention", attention=attention))
+    if threads:
+        chosen.append(Recipe(f"{threads} thread{'s' if threads > 1 else ''}", threads=threads))
     same = [r for r in chosen if r.levers() == shipped.levers()]
     if same:
         index = chosen.index(same[0])

@@ -3,7 +3,7 @@
     python -m bench run suites/recipe_equivalence.toml
     python benchmarks/training_recipe.py equivalence runs/recipe_equivalence [--margin 0.01]
     python benchmarks/training_recipe.py speed [--rounds 5] [--examples 1000] \
-        [--compile] [--attention eager] [--phases results/classification]
+        [--compile] [--attention eager] [--threads 1] [--phases results/classification]
 
 `equivalence` (benchmarks/_recipe_equivalence.py): each shipped method entry against its
 `_plain` twin, paired by seed: the mean paired difference of test macro-F1 with its 90% and
@@ -59,6 +59,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     speed.add_argument("--compile", action="store_true", help="also measure torch.compile")
     speed.add_argument("--attention", choices=("eager", "sdpa"),
                        help="also measure this attention implementation")
+    speed.add_argument("--threads", type=int,
+                       help="also measure the cells on this many torch threads")
     speed.add_argument("--phases", type=Path, help="a results folder: per-phase seconds and "
                        "the default suite's projected time")
     speed.add_argument("--tiny", action="store_true", help="tiny random BERT, few steps")
@@ -119,14 +121,16 @@ def run_speed(args: argparse.Namespace) -> dict:
     examples = args.examples or (64 if args.tiny else 1000)
     warmup = args.warmup_steps if args.warmup_steps is not None else (1 if args.tiny else 3)
     for flag, value, least in (("--rounds", args.rounds, 1), ("--examples", examples, 1),
-                               ("--steps", args.steps or 1, 1), ("--warmup-steps", warmup, 0)):
+                               ("--steps", args.steps or 1, 1), ("--warmup-steps", warmup, 0),
+                               ("--threads", args.threads or 1, 1)):
         if value < least:
             raise BenchInputError(f"{flag} {value}: expected at least {least}")
     if args.phases and not args.phases.is_dir():
         raise BenchInputError(f"--phases {args.phases}: no such results folder")
     records = phase_records(args.phases) if args.phases else []
     cells, shipped = speed_cells(args)
-    plan = SpeedPlan.one_epoch(cells, recipes(shipped, args.bf16, args.compile, args.attention),
+    plan = SpeedPlan.one_epoch(cells, recipes(shipped, args.bf16, args.compile, args.attention,
+                                       args.threads),
                                examples, args.steps or (2 if args.tiny else None), warmup,
                                args.rounds)
     measured = measure_speed(plan, progress=lambda text: print(text, flush=True))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from bench.record.predictions import SplitPredictions, save_predictions
 from bench.record.store import write_json_atomic
@@ -127,13 +128,18 @@ def test_a_child_trains_the_harness_cell_with_the_recipe_levers(script):
     from bench.suite.cell import cell_to_json
 
     levers, child = script["_recipe_levers"], script["_recipe_child"]
-    recipe = levers.Recipe("bf16 + eager", group_by_length=True, bf16=True, attention="eager")
+    recipe = levers.Recipe("bf16 + eager on 2 threads", group_by_length=True, bf16=True,
+                           attention="eager", threads=2)
     spec = child.ChildSpec(cell_to_json(tiny_cells(script)["lora"]), asdict(recipe), 32, 1, 1)
-    figures = child.measure(spec)
+    threads_before = torch.get_num_threads()
+    try:
+        figures = child.measure(spec)
+    finally:
+        torch.set_num_threads(threads_before)
     assert figures.attention == "eager" and figures.precision == "bf16 autocast"
     assert figures.sampling == "group_by_length" and figures.steps == 1
     assert figures.samples_per_s > 0 and figures.warmup_samples_per_s > 0
-    assert figures.threads == 1
+    assert figures.threads == 2  # the recipe's, over the tiny cell's 1
 
 
 def write_phase_records(folder: Path, suite: Path) -> None:
@@ -151,6 +157,9 @@ def test_speed_rotates_recipes_and_projects_the_suite(script, tmp_path):
     speed, levers, phases = script["_recipe_speed"], script["_recipe_levers"], script["_recipe_phases"]
     recipes = levers.recipes(levers.Recipe("shipped", group_by_length=True), "off", False, None)
     assert [r.name for r in recipes] == ["plain", "length grouping (shipped)"]
+    every = levers.recipes(levers.Recipe("shipped", group_by_length=True), "off", True, "eager", 1)
+    assert [r.name for r in every] == ["plain", "length grouping (shipped)", "torch.compile",
+                                       "eager attention", "1 thread"]
     plan = speed.SpeedPlan.one_epoch(tiny_cells(script), recipes, 40, 2, 0, 2)
     measured = speed.measure_speed(plan, progress=lambda text: None,
                                    measure_one=script["_recipe_child"].measure)
