@@ -17,7 +17,7 @@ from bench.record import CellRecord
 from bench.report import build_document, to_markdown
 from bench.report.pareto import pareto_front
 from bench.record.store import read_cell_records, write_json_atomic
-from tests.report_fixture import variant, write_fixture
+from tests.report_fixture import cell, variant, write_fixture
 
 
 @pytest.fixture
@@ -384,3 +384,25 @@ def test_every_seed_both_groups_ran_is_paired():
     assert [(a.seed, b.seed) for a, b in paired_runs(seeded, other)] == [(2, 2), (3, 3)]
     assert [(a.seed, b.seed) for a, b in paired_runs(single, seeded)] == [(42, 1), (42, 2), (42, 3)]
     assert [(a.seed, b.seed) for a, b in paired_runs(seeded, single)] == [(1, 42), (2, 42), (3, 42)]
+
+
+def test_run_level_verdicts_go_to_an_appendix_where_every_method_has_three_seeds(tmp_path):
+    """3 seeds of each method: the method-level comparisons are the verdicts, and the paired
+    tests of single runs (seed noise read as differences) leave the dataset's section."""
+    folder = tmp_path / "results"
+    for method, validation, wrong in (("lora", 0.80, 10), ("ia3", 0.70, 30)):
+        for seed in (1, 2, 3):
+            cell_id = f"m--{method}--tweets--seed{seed}"
+            write_json_atomic(folder / f"{cell_id}.json", cell(
+                cell_id, method, test_f1=0.7, validation_f1=validation, trainable=1000,
+                runtime=10.0, seed=seed, seed_group=f"m--{method}--tweets"))
+            attach_predictions(folder, cell_id, wrong_on(wrong + seed))
+    markdown = report_text(folder)
+    sections, appendix = markdown.split("## Appendix: run-level paired verdicts")
+    pair = "| m--lora--tweets | m--ia3--tweets |"
+    assert "**Method-level comparisons**" in sections and pair not in sections
+    assert "**Paired verdicts of single runs** (one row per seed pair) are in the appendix" \
+        in sections
+    rows = [line for line in appendix.split("## Appendix: per-cell detail")[0].splitlines()
+            if line.startswith(pair)]
+    assert [row.split(" | ")[2] for row in rows] == ["seed 1", "seed 2", "seed 3"]

@@ -1,5 +1,10 @@
 """The whole report as one document: the answer first, then the tables per dataset, the failed
-cells, and the per-cell detail in an appendix. Plots are written when a folder is given."""
+cells, and the per-cell detail in an appendix. Plots are written when a folder is given.
+
+Where every method of a dataset has a method-level verdict (3 seeds or more), the run-level
+paired verdicts (one row per pair of methods and seed: 390 for 13 methods x 5 seeds) move to an
+appendix: one run against one run calls two seeds of the same method different, so beside the
+method-level comparisons they are detail, not a verdict."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +15,7 @@ from bench.report.appendix import cell_blocks
 from bench.report.document import Document, Heading, Image, Table, Text
 from bench.report.format import num
 from bench.report.groups import group_cells
-from bench.report.method_set import comparisons_table, judged
+from bench.report.method_set import comparisons_table, every_method_judged, judged
 from bench.report.study_section import split_trials, study_blocks
 from bench.report.tables import (before_after_table, deployment_summary_table,
                                  evaluation_table, floor_text, sizes_table, summary_table,
@@ -19,6 +24,14 @@ from bench.report.verdicts import verdicts_block
 from bench.record.rows import cell_rows, variant_rows
 
 PLOTS = "plots"  # folder of the PNG files, beside the report
+PAIRED_VERDICTS = "**Paired verdicts** (test split, every pair of methods)"
+RUN_LEVEL_MOVED = ("**Paired verdicts of single runs** (one row per seed pair) are in the "
+                   "appendix: every method here has 3 seeds or more, and the method-level "
+                   "comparisons above are the verdicts on methods.")
+RUN_LEVEL_APPENDIX = ("One run against one run, per seed pair, for each dataset whose methods "
+                      "all have a method-level verdict. Seed-to-seed noise reads as a "
+                      "difference here: two seeds of the same method are often called "
+                      "different, so no row is a verdict on a method.")
 
 
 def datasets_of(records: list[CellRecord]) -> dict[str, list[CellRecord]]:
@@ -100,17 +113,21 @@ def build_document(records: list[CellRecord], folders: dict[str, Path],
         sections.append((dataset, members, groups, variants))
     if sections:
         document.add(Heading(2, "Results by dataset"))
+    run_level: list[tuple[str, Table | Text]] = []
     for dataset, members, groups, variants in sections:
         rows = cell_rows(members)
         document.add(Heading(3, dataset), Text(floor_text(rows)), summary_table(groups))
-        methods = comparisons_table(judged(groups, folders, margin))
+        judgement = judged(groups, folders, margin)
+        methods = comparisons_table(judgement)
         if methods is not None:
             document.add(Text("**Method-level comparisons** (test split, seeds and examples, "
                               "against the validation best)"), methods)
         verdicts = verdicts_block(groups, folders)
-        if verdicts is not None:
-            document.add(Text("**Paired verdicts** (test split, every pair of methods)"),
-                         verdicts)
+        if verdicts is not None and every_method_judged(judgement):
+            run_level.append((dataset, verdicts))
+            document.add(Text(RUN_LEVEL_MOVED))
+        elif verdicts is not None:
+            document.add(Text(PAIRED_VERDICTS), verdicts)
         document.add(Text("**Before and after fine-tuning** (test split)"),
                      before_after_table(rows))
         for method, table in trials_tables(cell_rows([m for m in members
@@ -149,6 +166,10 @@ def build_document(records: list[CellRecord], folders: dict[str, Path],
             ["cell", "phase", "error", "reason"],
             [[r.cell_id, *(map(num, [r.error.phase, r.error.type, r.error.message]) if r.error
                            else ["–"] * 3)] for r in failed]))
+    if run_level:
+        document.add(Heading(2, "Appendix: run-level paired verdicts"), Text(RUN_LEVEL_APPENDIX))
+        for dataset, verdicts in run_level:
+            document.add(Text(f"{PAIRED_VERDICTS}, {dataset}"), verdicts)
     if ok:
         document.add(Heading(2, "Appendix: per-cell detail"))
     for record in ok:

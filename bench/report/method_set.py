@@ -49,6 +49,13 @@ def judged(groups: list[MethodGroup], folders: dict[str, Path], margin: float) -
     return best_set(contenders_of(groups, folders), margin=margin)
 
 
+def every_method_judged(result: BestSet) -> bool:
+    """Every method has MIN_SEEDS seeds and a method-level verdict: then a paired test of one
+    run against one run adds nothing but seed noise read as a difference."""
+    return result.reference is not None and all(m.why != RUNS_NOT_METHODS
+                                                for m in result.members)
+
+
 def points(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
