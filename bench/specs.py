@@ -81,8 +81,10 @@ class TrainingConfig:
     max_steps: int = -1
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"  # auto: bf16/fp16 on CUDA
     padding: Literal["dynamic", "max_length"] = "dynamic"
-    # group_by_length: batches of similar lengths (in random order), so that dynamic padding
-    # pads little; "random" is the plain shuffle
+    # group_by_length: transformers' LengthGroupedSampler, batches of similar lengths (random
+    # pools of up to 50 batches, each sorted longest first), so that dynamic padding pads
+    # little; "random" is the plain shuffle. Not shown equivalent in accuracy to "random" yet
+    # (README, benchmarks/training_recipe.py), hence not the default here.
     sampling: Literal["random", "group_by_length"] = "random"
     eval_each_epoch: bool = True
     keep_best: bool = True
