@@ -18,14 +18,7 @@ from bench.specs import DeploySpec
 from bench.stages.events import Progress, emit
 from bench.stages.stage_files import StageFiles
 from bench.suite.cell import Cell
-
-
-def deployment_device(requested: str) -> str:
-    """The training device where this host has it, else the CPU: a GPU-trained cell is measured
-    where it will serve."""
-    from bench.suite.devices import cuda_available
-
-    return "cuda" if requested in ("auto", "cuda") and cuda_available() else "cpu"
+from bench.suite.devices import deployment_device
 
 
 def deploy_stage(cell: Cell, files: StageFiles, record: CellRecord, predictions: dict) -> None:

@@ -27,6 +27,12 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
+def deployment_device(requested: str) -> str:
+    """The training device where this host has it, else the CPU: a GPU-trained cell is measured
+    where it will serve."""
+    return "cuda" if requested in ("auto", "cuda") and cuda_available() else "cpu"
+
+
 REPORTING_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",),
                       "mlflow": ("mlflow",), "comet_ml": ("comet_ml",)}
 

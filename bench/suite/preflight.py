@@ -130,7 +130,7 @@ class Preflight:
         """A variant whose compression cannot run on this host at all (bf16 on a CPU without
         AMX or AVX512-BF16) is refused, not run as something else or skipped unseen."""
         from bench.registry import COMPRESSIONS
-        from bench.stages.deployment import deployment_device
+        from bench.suite.devices import deployment_device
 
         if cell.deploy is None:
             return
