@@ -10,6 +10,8 @@
 #              the parts are joined and checked here.
 #   OUT_DIR    where the logs and gpu-results.tgz go (default: gpu-check-out)
 # Environment: GPU_SUITE (default suites/gpu.toml), SUITE_TIMEOUT_S (default 330), TESTS_TIMEOUT_S (default 150),
+#   RECIPE_TIMEOUT_S (default 0: skipped; else the training levers on CUDA, torch.compile and
+#   eager attention against SDPA, `training_recipe.py speed`, 3 rounds, into OUT_DIR),
 #   PEFT_BENCH_SOURCE_COMMIT (the commit the copy was taken from, when it is not a git
 #   checkout: recorded in every result file).
 # The ONNX Runtime CUDA provider is not checked when the machine has the CPU build of
@@ -73,6 +75,15 @@ timeout "${SUITE_TIMEOUT_S:-330}" "$PYTHON" -m bench run "$SUITE" --force \
   > "$OUT_DIR/suite.log" 2>&1
 echo "bench run exit status $?" >> "$OUT_DIR/suite.log"
 tail -n 40 "$OUT_DIR/suite.log"
+
+if [ "${RECIPE_TIMEOUT_S:-0}" -gt 0 ]; then
+  step "training levers on CUDA (training_recipe.py speed)"
+  timeout "$RECIPE_TIMEOUT_S" "$PYTHON" benchmarks/training_recipe.py \
+    --out "$OUT_DIR/training_levers_cuda.json" speed --compile --attention eager \
+    --rounds 3 --warmup-steps 8 > "$OUT_DIR/training_levers.log" 2>&1
+  echo "training_recipe.py exit status $?" >> "$OUT_DIR/training_levers.log"
+  tail -n 12 "$OUT_DIR/training_levers.log"
+fi
 
 step "report"
 results=$("$PYTHON" -c "from bench.suite.parser import load_suite; print(load_suite('$SUITE').output_dir)")
