@@ -96,7 +96,7 @@ def mean_f1(arm: Arm, seeds: list[int]) -> float | None:
 
 
 def compare_twins(key: tuple, shipped: Arm, plain: Arm, folders: dict[str, Path],
-                  margin: float) -> MethodEquivalence:
+                  margin: float, looks: int) -> MethodEquivalence:
     """Pairs are the seeds both arms finished with a sidecar on the same test examples."""
     found = {arm.entry: predictions_by_seed(arm, folders) for arm in (shipped, plain)}
     seeds = sorted(found[shipped.entry].keys() & found[plain.entry].keys())
@@ -111,25 +111,42 @@ def compare_twins(key: tuple, shipped: Arm, plain: Arm, folders: dict[str, Path]
                                  f"{shipped.entry} seed {seeds[0]}")
         runs = [SeedRuns.of(labels, [found[arm.entry][s][1].argmax(axis=1) for s in seeds],
                             classes) for arm in (shipped, plain)]
-        comparison = asdict(compare_paired_seeds(*runs, margin=margin))
+        comparison = asdict(compare_paired_seeds(*runs, margin=margin, looks=looks))
     model, dataset, _ = key
     return MethodEquivalence(shipped.entry, plain.entry, model, dataset, seeds, unpaired,
                              mean_f1(shipped, seeds), mean_f1(plain, seeds), comparison,
                              speed_ratios(shipped, plain, seeds))
 
 
-def equivalence_section(results: Path, margin: float) -> dict:
-    """The `equivalence` section of results/benchmarks/training_recipe.json."""
+def equivalence_section(results: Path, margin: float, looks: dict[str, int]) -> dict:
+    """The `equivalence` section of results/benchmarks/training_recipe.json; `looks`: shipped
+    entry -> the verdicts read on its seeds so far (1 where not given)."""
     loaded = read_cell_records(results)
     pairs = twin_pairs(arms_of(loaded.records))
     if not pairs:
         raise BenchInputError(f"{results}: no method entry with its `{PLAIN_SUFFIX}` twin among "
                          f"{len(loaded.records)} record(s)")
-    methods = [compare_twins(key, shipped, plain, loaded.folders, margin)
+    unknown = sorted(set(looks) - {shipped.entry for _, shipped, _ in pairs})
+    if unknown:
+        raise BenchInputError(f"--looks {unknown[0]}: {results} has no method entry of that "
+                              f"name with its `{PLAIN_SUFFIX}` twin")
+    methods = [compare_twins(key, shipped, plain, loaded.folders, margin,
+                             looks.get(shipped.entry, 1))
                for key, shipped, plain in pairs]
     return {"results": str(results), "metric": "test f1_macro", "margin": margin,
             "unreadable": loaded.unreadable,
             "methods": [asdict(method) for method in methods]}
+
+
+def looks_text(comparison: dict) -> str:
+    """How the verdict paid for the looks before it; nothing after a single look."""
+    looks = comparison["looks"]
+    if looks == 1 or comparison["interval_verdict"] is None:
+        return ""
+    alpha = comparison["alpha"] / looks
+    low, high = comparison["interval_verdict"]
+    return (f"; look {looks}: alpha {comparison['alpha']}/{looks} per look, "
+            f"{1 - 2 * alpha:.1%} interval [{low:+.4f}, {high:+.4f}]")
 
 
 def describe(section: dict) -> list[str]:
@@ -151,7 +168,8 @@ def describe(section: dict) -> list[str]:
                          f"95% [{low95:+.4f}, {high95:+.4f}]")
         if comparison:
             lines.append(f"  verdict at +-{comparison['margin']} (two one-sided tests, "
-                         f">= {comparison['min_pairs']} pairs): {comparison['verdict']}")
+                         f">= {comparison['min_pairs']} pairs{looks_text(comparison)}): "
+                         f"{comparison['verdict']}")
         ratio = method["samples_per_s_ratio"]
         if ratio["per_seed"]:
             per_seed = ", ".join(f"{s}: {r:.2f}" for s, r in ratio["per_seed"].items())

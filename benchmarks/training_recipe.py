@@ -1,14 +1,16 @@
 """Is the shipped training recipe free in accuracy, and what does each lever buy in speed?
 
     python -m bench run suites/recipe_equivalence.toml
-    python benchmarks/training_recipe.py equivalence runs/recipe_equivalence [--margin 0.01]
+    python benchmarks/training_recipe.py equivalence runs/recipe_equivalence [--margin 0.01] \
+        [--looks lora=3 --looks full=2]
     python benchmarks/training_recipe.py speed [--rounds 5] [--examples 1000] \
         [--compile] [--attention eager] [--threads 1] [--phases results/classification]
 
 `equivalence` (benchmarks/_recipe_equivalence.py): each shipped method entry against its
 `_plain` twin, paired by seed: the mean paired difference of test macro-F1 with its 90% and
 95% intervals (two-level bootstrap of seeds and examples) and the equivalence verdict within
-the margin (two one-sided tests; >= 10 paired seeds, else "not enough seeds"), and the
+the margin (two one-sided tests; >= 10 paired seeds, else "not enough seeds"; alpha split over
+an entry's `--looks`, the verdicts read before seeds were added, this one included), and the
 records' training samples/s ratio per seed (indicative only: not measured side by side).
 `speed` (benchmarks/_recipe_speed.py): samples/s of each recipe (_recipe_levers.py) and
 method in rotated rounds, every measurement a fresh process; with `--phases`, where a cell's
@@ -42,6 +44,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     equivalence.add_argument("results", type=Path)
     equivalence.add_argument("--margin", type=float, default=0.01,
                              help="equivalence margin in macro-F1 (0.01: 1 point)")
+    equivalence.add_argument("--looks", action="append", default=[], metavar="ENTRY=K",
+                             help="ENTRY's verdict was read K times, this one included, "
+                             "seeds being added after each inconclusive one: alpha is split "
+                             "over the K looks (default 1)")
     speed = commands.add_parser("speed", help="training samples/s per recipe")
     speed.add_argument("--rounds", type=int, default=5)
     speed.add_argument("--examples", type=int, help="training examples (default 1000; "
@@ -85,10 +91,22 @@ def run_equivalence(args: argparse.Namespace) -> dict:
         raise BenchInputError(f"{args.results}: no such results folder")
     if not 0 < args.margin < 1:
         raise BenchInputError(f"--margin {args.margin}: expected a share of macro-F1 in (0, 1)")
-    section = {**equivalence_section(args.results, args.margin), "date": now_iso(),
+    section = {**equivalence_section(args.results, args.margin, looks_of(args.looks)),
+               "date": now_iso(),
                "git": git_state()}
     print("\n".join(describe(section)))
     return section
+
+
+def looks_of(given: list[str]) -> dict[str, int]:
+    """`--looks lora=3 --looks full=2` -> {"lora": 3, "full": 2}."""
+    looks = {}
+    for text in given:
+        entry, _, count = text.partition("=")
+        if not entry or not count.isdigit() or int(count) < 1:
+            raise BenchInputError(f"--looks {text}: expected ENTRY=K with K >= 1, e.g. lora=3")
+        looks[entry] = int(count)
+    return looks
 
 
 def speed_cells(args: argparse.Namespace) -> tuple[dict, object]:

@@ -7,7 +7,11 @@ The mean paired difference gets its standard error from a two-level bootstrap: t
 examples resampled once for all runs, then the seed pairs resampled with replacement
 (bench/stats/bootstrap.py). The verdict is methods.py's (two one-sided tests for equivalence),
 with Student t on pairs - 1 degrees of freedom: with 10 pairs a normal interval would be too
-narrow. docs/statistics.md, "Paired seeds", writes the rules out.
+narrow. Seeds added because a verdict came out inconclusive are sequential testing: each look
+at the verdict is another chance to call a harmful lever "equivalent", so `looks` (how many
+times the verdict has been read to decide whether to add seeds, this one included) splits
+alpha evenly over them (Bonferroni: valid for looks at any seed counts, and conservative).
+docs/statistics.md, "Paired seeds", writes the rules out.
 """
 from __future__ import annotations
 
@@ -28,8 +32,9 @@ RESAMPLES = 4000
 @dataclass
 class PairedSeedComparison:
     """A against B, seed by seed; `difference` = mean over pairs of metric(A_s) - metric(B_s).
-    Intervals are difference +- t * standard_error at 90% (the equivalence test's) and 95%;
-    the verdict is NOT_ENOUGH_SEEDS below `min_pairs` pairs (the figures are still given)."""
+    Intervals are difference +- t * standard_error at 90% and 95%, as read once; the verdict
+    reads `interval_verdict`, at 1 - 2 * alpha / looks (the 90% one after a single look). The
+    verdict is NOT_ENOUGH_SEEDS below `min_pairs` pairs (the figures are still given)."""
 
     metric: str
     pairs: int
@@ -40,19 +45,24 @@ class PairedSeedComparison:
     alpha: float
     min_pairs: int
     resamples: int
+    looks: int = 1
     standard_error: float | None = None
     df: float | None = None
     interval_90: tuple[float, float] | None = None
     interval_95: tuple[float, float] | None = None
+    interval_verdict: tuple[float, float] | None = None  # inside +-margin: "equivalent"
     p_value: float | None = None  # two-sided, of "no difference"
     equivalence_p: float | None = None  # two one-sided tests within +-margin
 
 
 def compare_paired_seeds(a: SeedRuns, b: SeedRuns, metric: str = "f1_macro", *,
-                         margin: float = 0.01, alpha: float = 0.05,
+                         margin: float = 0.01, alpha: float = 0.05, looks: int = 1,
                          min_pairs: int = MIN_PAIRS, resamples: int = RESAMPLES,
                          seed: int = 0) -> PairedSeedComparison:
-    """Run i of `a` and run i of `b` are one pair (the same training seed)."""
+    """Run i of `a` and run i of `b` are one pair (the same training seed); `looks`: the
+    verdicts read so far on these seeds and their predecessors, this one included."""
+    if looks < 1:
+        raise ValueError(f"paired seeds: looks {looks}, expected at least 1")
     if a.seeds != b.seeds:
         raise ValueError(f"paired seeds: {a.seeds} runs against {b.seeds}; pair them first")
     if a.truth.shape != b.truth.shape or not np.array_equal(a.truth, b.truth):
@@ -60,7 +70,7 @@ def compare_paired_seeds(a: SeedRuns, b: SeedRuns, metric: str = "f1_macro", *,
     per_pair = seed_scores(metric, a) - seed_scores(metric, b)
     difference = float(per_pair.mean())
     result = PairedSeedComparison(metric, a.seeds, difference, per_pair.tolist(),
-                                  NOT_ENOUGH_SEEDS, margin, alpha, min_pairs, resamples)
+                                  NOT_ENOUGH_SEEDS, margin, alpha, min_pairs, resamples, looks)
     if a.seeds < 2:
         return result
     weights = resample_counts(len(a.truth), resamples, seed)
@@ -68,10 +78,12 @@ def compare_paired_seeds(a: SeedRuns, b: SeedRuns, metric: str = "f1_macro", *,
               - seed_scores_under_weights(metric, b.truth, b.predicted, weights))
     means = resampled_seed_means(paired, np.random.default_rng(seed + 1))
     se, df = float(means.std(ddof=1)), float(a.seeds - 1)
-    verdict, p, equivalence, _ = verdict_of(difference, se, df, margin, alpha)
+    alpha_per_look = alpha / looks
+    verdict, p, equivalence, _ = verdict_of(difference, se, df, margin, alpha_per_look)
     result.standard_error, result.df, result.p_value, result.equivalence_p = se, df, p, equivalence
     result.interval_90 = t_interval(difference, se, df, 1 - 2 * alpha)
     result.interval_95 = t_interval(difference, se, df, 1 - alpha)
+    result.interval_verdict = t_interval(difference, se, df, 1 - 2 * alpha_per_look)
     if a.seeds >= min_pairs:
         result.verdict = verdict
     return result
