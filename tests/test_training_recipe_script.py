@@ -80,6 +80,7 @@ def test_equivalence_pairs_seeds_and_writes_its_section(script, tmp_path, capsys
     assert lora["plain"] == "lora_plain" and lora["seeds_paired"] == list(range(1, 11))
     comparison = lora["comparison"]
     assert comparison["pairs"] == 10 and comparison["verdict"] == "equivalent"
+    assert comparison["looks"] == 1 and comparison["interval_verdict"] == comparison["interval_90"]
     low90, high90 = comparison["interval_90"]
     low95, high95 = comparison["interval_95"]
     assert low95 < low90 < comparison["difference"] < high90 < high95
@@ -109,6 +110,14 @@ def test_bad_arguments_are_one_line_and_exit_2(script, tmp_path, capsys):
     assert "--margin 2.0" in capsys.readouterr().err
     assert main(["--out", str(tmp_path / "o.json"), "equivalence", str(tmp_path)]) == 2
     assert "no method entry with its `_plain` twin" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path / "o.json"), "equivalence", str(tmp_path),
+                 "--looks", "lora=0"]) == 2
+    assert "--looks lora=0: expected ENTRY=K with K >= 1" in capsys.readouterr().err
+    write_twins(tmp_path / "runs", "lora", range(1, 4), range(1, 4), 0.0,
+                np.random.default_rng(0))
+    assert main(["--out", str(tmp_path / "o.json"), "equivalence", str(tmp_path / "runs"),
+                 "--looks", "full=2"]) == 2
+    assert "--looks full:" in capsys.readouterr().err
     assert main(["--out", str(tmp_path / "o.json"), "speed", "--suite",
                  str(ROOT / "suites" / "recipe_equivalence.toml"), "--methods", "nosuch"]) == 2
     error = capsys.readouterr().err
