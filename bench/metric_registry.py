@@ -10,7 +10,7 @@ sklearn is imported inside the functions: bench/specs.py reads this registry, an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -32,6 +32,9 @@ class Scored:
     probabilities: np.ndarray  # [rows, classes]: softmax, or one sigmoid per class
     num_labels: int
     multi_label: bool
+    # sklearn's (precision, recall, F1) per average, computed once for the three metrics that
+    # read it: the sidecar check recomputes every committed split, and this is most of its time
+    averages: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def kinds(self) -> set[str]:
@@ -100,10 +103,11 @@ def averaged(kind: int, average: str) -> Callable[[Scored], float]:
     """precision (0), recall (1) or F1 (2) with an sklearn average; absent classes score 0."""
     def compute(s: Scored) -> float:
         from sklearn.metrics import precision_recall_fscore_support
-        classes = None if s.multi_label else list(range(s.num_labels))
-        values = precision_recall_fscore_support(s.labels, s.predicted, labels=classes,
-                                                 average=average, zero_division=0)
-        return float(values[kind])
+        if average not in s.averages:
+            classes = None if s.multi_label else list(range(s.num_labels))
+            s.averages[average] = precision_recall_fscore_support(
+                s.labels, s.predicted, labels=classes, average=average, zero_division=0)
+        return float(s.averages[average][kind])
     return compute
 
 

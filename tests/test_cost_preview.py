@@ -13,9 +13,9 @@ from test_runner_flags import write_suite
 
 
 @pytest.fixture
-def suite_file(tmp_path, monkeypatch):
-    """Two cells (full and LoRA, 12 training examples, 1 epoch); no checkout's records."""
-    monkeypatch.setattr(cost_preview, "CHECKOUT_RESULTS", tmp_path / "no-checkout-results")
+def suite_file(tmp_path):
+    """Two cells (full and LoRA, 12 training examples, 1 epoch); no checkout's records (the
+    conftest's fixture)."""
     return write_suite(tmp_path, methods=("full", "lora"))
 
 
@@ -47,6 +47,18 @@ def test_rates_come_from_records_on_this_cpu_only(suite_file, tmp_path):
     # lora 0.1 s and full 0.3 s per example-epoch, x 12 examples x 1 epoch, + 20 s each
     assert preview_line(cells, output) == ("2 cell(s) to run, projected about 45 s on this "
                                            "host (from 2 records on this CPU)")
+
+
+def test_the_checkout_results_count_beside_the_output_folder(suite_file, tmp_path, monkeypatch):
+    """A run into a fresh folder still learns from the evidence committed in results/."""
+    checkout = tmp_path / "results"
+    monkeypatch.setattr(cost_preview, "CHECKOUT_RESULTS", checkout)
+    record = earlier("m--lora--w", "lora", cpu_info(), train_s=100.0, rest_s=10.0)
+    write_json_atomic(checkout / "suite" / f"{record['cell_id']}.json", record)
+    cells = load_suite(suite_file).cells
+    # 0.1 s per example-epoch for both methods (one rate known), x 12 x 1, + 10 s each
+    assert preview_line(cells, tmp_path / "runs") == (
+        "2 cell(s) to run, projected about 22 s on this host (from 1 records on this CPU)")
 
 
 def test_validate_prints_the_preview(suite_file, capsys):
