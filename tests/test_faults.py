@@ -169,7 +169,8 @@ def test_sigkill_mid_cell_loses_nothing_and_a_rerun_completes(tmp_path):
 
 
 # SIGTERM takes Ctrl-C's path (test_sigterm_arrives_as_ctrl_c): its drill runs with -m slow
-@pytest.mark.parametrize("stop", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],
+@pytest.mark.parametrize("stop", [signal.SIGINT,
+                                  pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],
                          ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_exits_130_keeps_finished_cells_and_stops_the_running_one(tmp_path, stop):
     results = tmp_path / "runs" / "drill"
